@@ -1,0 +1,548 @@
+/*
+ * ssg_token.c - signed session tokens, format "v1" (see ssg_token.h).
+ *
+ * Pure core: C, APR and OpenSSL 3 (EVP_MAC, the non-deprecated API).
+ * Each key is keyed once into an EVP_MAC_CTX that has already absorbed the
+ * constant prefix of the MAC input; a sign or verify duplicates that context,
+ * so no request re-derives or re-keys anything.
+ */
+#include "ssg_token.h"
+
+#include <string.h>
+#include <apr_strings.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+typedef struct {
+    EVP_MAC_CTX *ctx;                 /* keyed, prefix absorbed; never mutated */
+    char kid[SSG_KID_LEN + 1];
+} ssg_key_t;
+
+struct ssg_ring_t {
+    apr_pool_t *pool;
+    int nkeys;
+    ssg_key_t keys[SSG_MAX_KEYS];
+    unsigned char fp[SSG_MAX_KEYS][32];   /* SHA-256 of each secret: duplicates */
+};
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* 0..63 for base64url characters, 0xff otherwise */
+static const unsigned char b64_value[256] = {
+#define XX 0xff
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,62,XX,XX,
+    52,53,54,55,56,57,58,59,60,61,XX,XX,XX,XX,XX,XX,
+    XX, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9,10,11,12,13,14,
+    15,16,17,18,19,20,21,22,23,24,25,XX,XX,XX,XX,63,
+    XX,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,
+    41,42,43,44,45,46,47,48,49,50,51,XX,XX,XX,XX,XX,
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,
+    XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX
+#undef XX
+};
+
+apr_size_t ssg_b64url_encoded_len(apr_size_t len)
+{
+    return (len / 3) * 4 + ((len % 3) ? (len % 3) + 1 : 0);
+}
+
+void ssg_b64url_encode(char *out, const unsigned char *in, apr_size_t len)
+{
+    apr_size_t i = 0;
+    char *o = out;
+
+    for (; i + 3 <= len; i += 3) {
+        unsigned long v = ((unsigned long)in[i] << 16)
+                          | ((unsigned long)in[i + 1] << 8) | in[i + 2];
+        *o++ = b64_alphabet[(v >> 18) & 63];
+        *o++ = b64_alphabet[(v >> 12) & 63];
+        *o++ = b64_alphabet[(v >> 6) & 63];
+        *o++ = b64_alphabet[v & 63];
+    }
+    if (len - i == 1) {
+        unsigned long v = (unsigned long)in[i] << 16;
+        *o++ = b64_alphabet[(v >> 18) & 63];
+        *o++ = b64_alphabet[(v >> 12) & 63];
+    }
+    else if (len - i == 2) {
+        unsigned long v = ((unsigned long)in[i] << 16)
+                          | ((unsigned long)in[i + 1] << 8);
+        *o++ = b64_alphabet[(v >> 18) & 63];
+        *o++ = b64_alphabet[(v >> 12) & 63];
+        *o++ = b64_alphabet[(v >> 6) & 63];
+    }
+    *o = '\0';
+}
+
+long ssg_b64url_decode(unsigned char *out, const char *in, apr_size_t len)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    apr_size_t i = 0;
+    long n = 0;
+
+    if (len % 4 == 1) {
+        return -1;                         /* no length encodes this */
+    }
+    for (; i + 4 <= len; i += 4) {
+        unsigned a = b64_value[s[i]], b = b64_value[s[i + 1]];
+        unsigned c = b64_value[s[i + 2]], d = b64_value[s[i + 3]];
+        if ((a | b | c | d) & 0xc0) {
+            return -1;
+        }
+        out[n++] = (unsigned char)((a << 2) | (b >> 4));
+        out[n++] = (unsigned char)((b << 4) | (c >> 2));
+        out[n++] = (unsigned char)((c << 6) | d);
+    }
+    if (len - i == 2) {
+        unsigned a = b64_value[s[i]], b = b64_value[s[i + 1]];
+        if (((a | b) & 0xc0) || (b & 0x0f)) {
+            return -1;                     /* invalid byte or trailing bits */
+        }
+        out[n++] = (unsigned char)((a << 2) | (b >> 4));
+    }
+    else if (len - i == 3) {
+        unsigned a = b64_value[s[i]], b = b64_value[s[i + 1]];
+        unsigned c = b64_value[s[i + 2]];
+        if (((a | b | c) & 0xc0) || (c & 0x03)) {
+            return -1;
+        }
+        out[n++] = (unsigned char)((a << 2) | (b >> 4));
+        out[n++] = (unsigned char)((b << 4) | (c >> 2));
+    }
+    return n;
+}
+
+int ssg_random(unsigned char *buf, apr_size_t len)
+{
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
+const char *ssg_status_str(ssg_status_e st)
+{
+    switch (st) {
+    case SSG_OK:              return "valid";
+    case SSG_OK_OLD_KEY:      return "valid (older key)";
+    case SSG_ERR_EMPTY:       return "empty token";
+    case SSG_ERR_TOO_LONG:    return "token too long";
+    case SSG_ERR_MALFORMED:   return "malformed token";
+    case SSG_ERR_VERSION:     return "unknown token version";
+    case SSG_ERR_UNKNOWN_KEY: return "unknown key id";
+    case SSG_ERR_BAD_MAC:     return "bad signature";
+    case SSG_ERR_FUTURE:      return "issued in the future";
+    case SSG_ERR_EXPIRED:     return "lifetime exceeded";
+    case SSG_ERR_NO_KEY:      return "no signing key";
+    }
+    return "unknown";
+}
+
+static apr_status_t ring_cleanup(void *data)
+{
+    ssg_ring_t *ring = data;
+    int i;
+
+    for (i = 0; i < ring->nkeys; i++) {
+        EVP_MAC_CTX_free(ring->keys[i].ctx);
+        ring->keys[i].ctx = NULL;
+    }
+    OPENSSL_cleanse(ring->fp, sizeof(ring->fp));
+    ring->nkeys = 0;
+    return APR_SUCCESS;
+}
+
+apr_status_t ssg_ring_create(apr_pool_t *pool, ssg_ring_t **ring)
+{
+    ssg_ring_t *r = apr_pcalloc(pool, sizeof(*r));
+
+    r->pool = pool;
+    apr_pool_cleanup_register(pool, r, ring_cleanup, apr_pool_cleanup_null);
+    *ring = r;
+    return APR_SUCCESS;
+}
+
+int ssg_ring_count(const ssg_ring_t *ring)
+{
+    return ring ? ring->nkeys : 0;
+}
+
+const char *ssg_ring_kid(const ssg_ring_t *ring, int i)
+{
+    if (!ring || i < 0 || i >= ring->nkeys) {
+        return NULL;
+    }
+    return ring->keys[i].kid;
+}
+
+static const char mac_prefix[] = SSG_LABEL "\0" SSG_VERSION "\0";
+#define MAC_PREFIX_LEN (sizeof(mac_prefix) - 1)
+
+static EVP_MAC_CTX *keyed_ctx(const unsigned char *secret, apr_size_t len)
+{
+    EVP_MAC *mac;
+    EVP_MAC_CTX *ctx = NULL;
+    OSSL_PARAM params[2];
+    char digest[] = "SHA256";
+
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!mac) {
+        return NULL;
+    }
+    ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);                     /* the context holds its own reference */
+    if (!ctx) {
+        return NULL;
+    }
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_init(ctx, secret, len, params) != 1
+        || EVP_MAC_update(ctx, (const unsigned char *)mac_prefix,
+                          MAC_PREFIX_LEN) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+const char *ssg_ring_add(ssg_ring_t *ring, const char *secret, apr_size_t len)
+{
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    EVP_MD_CTX *md;
+    ssg_key_t *k;
+    apr_size_t i;
+    int j;
+
+    if (len < SSG_MIN_SECRET_LEN) {
+        return "secret shorter than 32 bytes";
+    }
+    if (len > SSG_MAX_SECRET_LEN) {
+        return "secret longer than 1024 bytes";
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)secret[i];
+        if (c < 0x20 || c == 0x7f) {
+            return "secret contains a control character";
+        }
+    }
+    if (ring->nkeys >= SSG_MAX_KEYS) {
+        return "too many secrets (at most 16)";
+    }
+
+    /* fingerprint, to refuse a duplicate secret */
+    if (!EVP_Digest(secret, len, digest, &dlen, EVP_sha256(), NULL)) {
+        return "OpenSSL failed to hash the secret";
+    }
+    for (j = 0; j < ring->nkeys; j++) {
+        if (CRYPTO_memcmp(ring->fp[j], digest, sizeof(digest)) == 0) {
+            OPENSSL_cleanse(digest, sizeof(digest));
+            return "the same secret is listed twice";
+        }
+    }
+
+    /* key id: first 6 bytes of SHA-256(label NUL secret) */
+    md = EVP_MD_CTX_new();
+    if (!md) {
+        return "OpenSSL out of memory";
+    }
+    k = &ring->keys[ring->nkeys];
+    {
+        unsigned char kd[32];
+        unsigned int kl = 0;
+        static const char kid_label[] = SSG_KID_LABEL;
+        if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
+            || EVP_DigestUpdate(md, kid_label, sizeof(kid_label)) != 1 /* with NUL */
+            || EVP_DigestUpdate(md, secret, len) != 1
+            || EVP_DigestFinal_ex(md, kd, &kl) != 1) {
+            EVP_MD_CTX_free(md);
+            return "OpenSSL failed to derive the key id";
+        }
+        EVP_MD_CTX_free(md);
+        ssg_b64url_encode(k->kid, kd, SSG_KID_RAW_LEN);
+    }
+    for (j = 0; j < ring->nkeys; j++) {
+        if (strcmp(ring->keys[j].kid, k->kid) == 0) {
+            return "two secrets share a key id; generate a new secret";
+        }
+    }
+    k->ctx = keyed_ctx((const unsigned char *)secret, len);
+    if (!k->ctx) {
+        return "OpenSSL could not key HMAC-SHA256";
+    }
+    memcpy(ring->fp[ring->nkeys], digest, sizeof(digest));
+    OPENSSL_cleanse(digest, sizeof(digest));
+    ring->nkeys++;
+    return NULL;
+}
+
+const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring,
+                                   const char *text, apr_size_t len)
+{
+    apr_size_t pos = 0;
+    int lineno = 0, added = 0;
+
+    while (pos < len) {
+        apr_size_t start = pos, end;
+        const char *err;
+
+        while (pos < len && text[pos] != '\n') {
+            pos++;
+        }
+        end = pos;
+        if (pos < len) {
+            pos++;                          /* skip the newline */
+        }
+        lineno++;
+        while (start < end && (text[start] == ' ' || text[start] == '\t')) {
+            start++;
+        }
+        while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t'
+                               || text[end - 1] == '\r')) {
+            end--;
+        }
+        if (start == end || text[start] == '#') {
+            continue;
+        }
+        err = ssg_ring_add(ring, text + start, end - start);
+        if (err) {
+            return apr_psprintf(pool, "line %d: %s", lineno, err);
+        }
+        added++;
+    }
+    if (!added) {
+        return "no secret in the file (only blank lines or comments)";
+    }
+    return NULL;
+}
+
+/* Fill buf with: kid NUL iat NUL u32be(len ctx) ctx. @return its length. */
+static apr_size_t mac_header(unsigned char *buf, const char *kid,
+                             const char *iat, apr_size_t iat_len,
+                             const char *context, apr_size_t ctx_len)
+{
+    apr_size_t n = 0;
+
+    memcpy(buf + n, kid, SSG_KID_LEN);
+    n += SSG_KID_LEN;
+    buf[n++] = 0;
+    memcpy(buf + n, iat, iat_len);
+    n += iat_len;
+    buf[n++] = 0;
+    buf[n++] = (unsigned char)((ctx_len >> 24) & 0xff);
+    buf[n++] = (unsigned char)((ctx_len >> 16) & 0xff);
+    buf[n++] = (unsigned char)((ctx_len >> 8) & 0xff);
+    buf[n++] = (unsigned char)(ctx_len & 0xff);
+    memcpy(buf + n, context, ctx_len);
+    n += ctx_len;
+    return n;
+}
+
+#define MAC_HEADER_MAX (SSG_KID_LEN + 1 + SSG_MAX_IAT_DIGITS + 1 + 4 \
+                        + SSG_MAX_CONTEXT_LEN)
+
+static int compute_mac(const ssg_key_t *k, const unsigned char *hdr,
+                       apr_size_t hdr_len, const unsigned char *payload,
+                       apr_size_t payload_len, unsigned char *out)
+{
+    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(k->ctx);
+    size_t outl = 0;
+    int ok;
+
+    if (!c) {
+        return -1;
+    }
+    ok = EVP_MAC_update(c, hdr, hdr_len) == 1
+         && EVP_MAC_update(c, payload, payload_len) == 1
+         && EVP_MAC_final(c, out, &outl, SSG_MAC_LEN) == 1
+         && outl == SSG_MAC_LEN;
+    EVP_MAC_CTX_free(c);
+    return ok ? 0 : -1;
+}
+
+char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context,
+               apr_int64_t iat, const char *payload, apr_size_t payload_len)
+{
+    unsigned char hdr[MAC_HEADER_MAX];
+    unsigned char mac[SSG_MAC_LEN];
+    char iat_s[32];
+    apr_size_t ctx_len, iat_len, hlen, plen, total;
+    const ssg_key_t *k;
+    char *tok, *o;
+
+    if (!ring || ring->nkeys < 1 || !payload || payload_len < 1
+        || payload_len > SSG_MAX_TOKEN_LEN || iat < 1) {
+        return NULL;
+    }
+    context = context ? context : "";
+    ctx_len = strlen(context);
+    if (ctx_len > SSG_MAX_CONTEXT_LEN) {
+        return NULL;
+    }
+    iat_len = (apr_size_t)apr_snprintf(iat_s, sizeof(iat_s), "%" APR_INT64_T_FMT, iat);
+    if (iat_len > SSG_MAX_IAT_DIGITS) {
+        return NULL;
+    }
+    k = &ring->keys[0];
+    hlen = mac_header(hdr, k->kid, iat_s, iat_len, context, ctx_len);
+    if (compute_mac(k, hdr, hlen, (const unsigned char *)payload,
+                    payload_len, mac) != 0) {
+        return NULL;
+    }
+    plen = ssg_b64url_encoded_len(payload_len);
+    total = 2 + 1 + SSG_KID_LEN + 1 + iat_len + 1 + plen + 1 + SSG_MAC_B64_LEN;
+    tok = apr_palloc(pool, total + 1);
+    o = tok;
+    memcpy(o, SSG_VERSION ".", 3);
+    o += 3;
+    memcpy(o, k->kid, SSG_KID_LEN);
+    o += SSG_KID_LEN;
+    *o++ = '.';
+    memcpy(o, iat_s, iat_len);
+    o += iat_len;
+    *o++ = '.';
+    ssg_b64url_encode(o, (const unsigned char *)payload, payload_len);
+    o += plen;
+    *o++ = '.';
+    ssg_b64url_encode(o, mac, SSG_MAC_LEN);
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return tok;
+}
+
+ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring,
+                        const char *context, apr_int64_t now,
+                        apr_int64_t max_lifetime, apr_int64_t skew,
+                        const char *token, apr_size_t token_len,
+                        ssg_result_t *res)
+{
+    const char *field[5];
+    apr_size_t flen[5];
+    unsigned char hdr[MAC_HEADER_MAX];
+    unsigned char mac_given[SSG_MAC_LEN + 3];
+    unsigned char mac_calc[SSG_MAC_LEN];
+    unsigned char *payload;
+    apr_size_t i, start, ctx_len, hlen;
+    apr_int64_t iat = 0;
+    long plen;
+    int nf = 0, ki = -1, j;
+
+    if (!ring || ring->nkeys < 1) {
+        return SSG_ERR_NO_KEY;
+    }
+    if (!token || token_len == 0) {
+        return SSG_ERR_EMPTY;
+    }
+    if (token_len > SSG_MAX_TOKEN_LEN) {
+        return SSG_ERR_TOO_LONG;
+    }
+
+    /* exactly five dot-separated fields; every byte accounted for */
+    start = 0;
+    for (i = 0; i <= token_len; i++) {
+        if (i == token_len || token[i] == '.') {
+            if (nf == 5) {
+                return SSG_ERR_MALFORMED;
+            }
+            field[nf] = token + start;
+            flen[nf] = i - start;
+            nf++;
+            start = i + 1;
+        }
+    }
+    if (nf != 5) {
+        return SSG_ERR_MALFORMED;
+    }
+    if (flen[0] != 2 || memcmp(field[0], SSG_VERSION, 2) != 0) {
+        return SSG_ERR_VERSION;
+    }
+    /* key id: 8 base64url characters of 6 bytes */
+    if (flen[1] != SSG_KID_LEN) {
+        return SSG_ERR_MALFORMED;
+    }
+    {
+        unsigned char kraw[SSG_KID_RAW_LEN + 1];
+        if (ssg_b64url_decode(kraw, field[1], SSG_KID_LEN) != SSG_KID_RAW_LEN) {
+            return SSG_ERR_MALFORMED;
+        }
+    }
+    /* issued-at: 1..12 digits, no leading zero */
+    if (flen[2] < 1 || flen[2] > SSG_MAX_IAT_DIGITS || field[2][0] == '0') {
+        return SSG_ERR_MALFORMED;
+    }
+    for (i = 0; i < flen[2]; i++) {
+        char c = field[2][i];
+        if (c < '0' || c > '9') {
+            return SSG_ERR_MALFORMED;
+        }
+        iat = iat * 10 + (c - '0');
+    }
+    /* mac: 43 characters of 32 bytes */
+    if (flen[4] != SSG_MAC_B64_LEN
+        || ssg_b64url_decode(mac_given, field[4], flen[4]) != SSG_MAC_LEN) {
+        return SSG_ERR_MALFORMED;
+    }
+    /* payload: at least one byte */
+    if (flen[3] < 2) {
+        return SSG_ERR_MALFORMED;
+    }
+    payload = apr_palloc(pool, flen[3] / 4 * 3 + 4);
+    plen = ssg_b64url_decode(payload, field[3], flen[3]);
+    if (plen < 1) {
+        return SSG_ERR_MALFORMED;
+    }
+    payload[plen] = '\0';
+
+    /* find the key */
+    for (j = 0; j < ring->nkeys; j++) {
+        if (CRYPTO_memcmp(ring->keys[j].kid, field[1], SSG_KID_LEN) == 0) {
+            ki = j;
+            break;
+        }
+    }
+    if (ki < 0) {
+        return SSG_ERR_UNKNOWN_KEY;
+    }
+
+    context = context ? context : "";
+    ctx_len = strlen(context);
+    if (ctx_len > SSG_MAX_CONTEXT_LEN) {
+        return SSG_ERR_BAD_MAC;
+    }
+    hlen = mac_header(hdr, field[1], field[2], flen[2], context, ctx_len);
+    if (compute_mac(&ring->keys[ki], hdr, hlen, payload, (apr_size_t)plen,
+                    mac_calc) != 0) {
+        return SSG_ERR_BAD_MAC;
+    }
+    if (CRYPTO_memcmp(mac_calc, mac_given, SSG_MAC_LEN) != 0) {
+        return SSG_ERR_BAD_MAC;
+    }
+    /* authentic from here on */
+    if (memchr(payload, '\0', (apr_size_t)plen)) {
+        return SSG_ERR_MALFORMED;
+    }
+    if (iat > now + skew) {
+        return SSG_ERR_FUTURE;
+    }
+    if (max_lifetime > 0 && now - iat > max_lifetime) {
+        return SSG_ERR_EXPIRED;
+    }
+    if (res) {
+        res->payload = (const char *)payload;
+        res->payload_len = (apr_size_t)plen;
+        res->iat = iat;
+        res->key_index = ki;
+        memcpy(res->kid, field[1], SSG_KID_LEN);
+        res->kid[SSG_KID_LEN] = '\0';
+    }
+    return ki == 0 ? SSG_OK : SSG_OK_OLD_KEY;
+}
