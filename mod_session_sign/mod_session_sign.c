@@ -1164,7 +1164,8 @@ static const command_rec ssg_cmds[] = {
 /* ------------------------------------------------------------------ */
 /* startup                                                             */
 
-static int ssg_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+/* check_config runs for `apache2 -t` too */
+static int ssg_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
     (void)pconf; (void)plog; (void)ptemp;
@@ -1206,7 +1207,7 @@ static void ssg_register_hooks(apr_pool_t *p)
 
     ap_hook_handler(ssg_login_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ssg_logout_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(ssg_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(ssg_check_config, NULL, NULL, APR_HOOK_MIDDLE);
 
     APR_REGISTER_OPTIONAL_FN(session_sign_status);
     APR_REGISTER_OPTIONAL_FN(session_sign_status_name);
