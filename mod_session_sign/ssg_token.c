@@ -393,14 +393,17 @@ char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context,
     if (iat_len > SSG_MAX_IAT_DIGITS) {
         return NULL;
     }
+    plen = ssg_b64url_encoded_len(payload_len);
+    total = 2 + 1 + SSG_KID_LEN + 1 + iat_len + 1 + plen + 1 + SSG_MAC_B64_LEN;
+    if (total > SSG_MAX_TOKEN_LEN) {
+        return NULL;                     /* verify would refuse it */
+    }
     k = &ring->keys[0];
     hlen = mac_header(hdr, k->kid, iat_s, iat_len, context, ctx_len);
     if (compute_mac(k, hdr, hlen, (const unsigned char *)payload,
                     payload_len, mac) != 0) {
         return NULL;
     }
-    plen = ssg_b64url_encoded_len(payload_len);
-    total = 2 + 1 + SSG_KID_LEN + 1 + iat_len + 1 + plen + 1 + SSG_MAC_B64_LEN;
     tok = apr_palloc(pool, total + 1);
     o = tok;
     memcpy(o, SSG_VERSION ".", 3);

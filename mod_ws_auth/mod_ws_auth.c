@@ -208,6 +208,12 @@ static int wsa_refuse(request_rec *r, wsa_verdict_t *v, int status,
     if (v->user) {
         r->user = (char *)v->user;        /* %u in the access log */
     }
+    if (wsa_is_upgrade(apr_table_get(r->headers_in, "Connection"),
+                       apr_table_get(r->headers_in, "Upgrade"))) {
+        /* a refused handshake ends the connection (RFC 6455 4.1: the
+         * client fails the WebSocket connection anyway) */
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                   "WSA0001: %s %s refused: %s%s%s (%d)",
                   r->method, ap_escape_logitem(r->pool, r->uri), reason,
