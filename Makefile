@@ -83,7 +83,7 @@ unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; CK_VERBOSITY=normal ./$$t; done
 
 guards: modules
-	@sh tests/tools/guards.sh
+	@bash tests/tools/guards.sh
 
 integration: modules cli
 	$(PYTEST) -q -p no:cacheprovider tests/integration tests/unit/test_ssg_ref.py $(PYTEST_ARGS)
