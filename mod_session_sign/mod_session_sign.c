@@ -93,6 +93,11 @@ typedef struct {
     const char *verified_user;  /* identity at verification time */
     int fresh;                  /* a login: the next save starts a new lifetime */
     int logged;
+    /* the scope the verdict was reached in: an internal redirect into a
+     * scope with other keys or another context must not inherit it */
+    const ssg_ring_t *ring;
+    const char *context;
+    const char *token;          /* the verified token, to re-check in a new scope */
 } ssg_req_t;
 
 static const char *ssg_conf_user_key(const ssg_dir_conf *c)
@@ -148,6 +153,47 @@ static void ssg_log_refusal(request_rec *r, ssg_req_t *st)
                   st->reason);
 }
 
+/* Drop a session already decoded into z (by an earlier scope of this
+ * request chain) and record why. */
+static void ssg_refuse_cached(request_rec *r, ssg_req_t *st, session_rec *z,
+                              const char *why)
+{
+    st->verdict = SESSION_SIGN_INVALID;
+    st->reason = why;
+    st->pending = 0;
+    st->logged = 0;
+    ssg_log_refusal(r, st);
+    apr_table_clear(z->entries);
+    z->expiry = 0;
+}
+
+/* An internal redirect moved the request into a scope with another ring or
+ * context: the cached session counts only if its token verifies here too. */
+static void ssg_rescope(request_rec *r, ssg_dir_conf *conf, ssg_req_t *st,
+                        session_rec *z)
+{
+    ssg_status_e vs;
+
+    st->ring = conf->ring;
+    st->context = ssg_conf_context(conf);
+    if (st->verdict != SESSION_SIGN_VERIFIED
+        && st->verdict != SESSION_SIGN_VERIFIED_OLD_KEY) {
+        if (!apr_is_empty_table(z->entries)) {
+            ssg_refuse_cached(r, st, z, "session not valid in this scope");
+        }
+        return;
+    }
+    vs = st->token ? ssg_verify(r->pool, conf->ring, st->context,
+                                apr_time_sec(r->request_time),
+                                conf->max_lifetime, SSG_CLOCK_SKEW,
+                                st->token, strlen(st->token), NULL)
+                   : SSG_ERR_EMPTY;
+    if (!ssg_status_ok(vs)) {
+        ssg_refuse_cached(r, st, z, apr_pstrcat(r->pool, ssg_status_str(vs),
+                                                " in this scope", NULL));
+    }
+}
+
 /* Verify the outer token and hand the inner payload to the next decoder.
  * A refused token is not an error for mod_session: the session is simply
  * empty (no AH01817, no error page). */
@@ -164,19 +210,36 @@ static apr_status_t ssg_session_decode(request_rec *r, session_rec *z)
     }
     st = ssg_req(r);
     if (!z->encoded) {
-        if (!st->decided) {              /* first look: no session at all */
+        if (!st->decided) {
             st->decided = 1;
-            st->verdict = SESSION_SIGN_ABSENT;
+            st->ring = conf->ring;
+            st->context = ssg_conf_context(conf);
+            if (!apr_is_empty_table(z->entries)) {
+                /* decoded earlier in this request chain by a scope without
+                 * a key: unsigned data, never trusted here */
+                ssg_refuse_cached(r, st, z, "session decoded unsigned in another scope");
+                return OK;
+            }
+            st->verdict = SESSION_SIGN_ABSENT;    /* first look: no session */
             st->reason = "no session";
+            return OK;
         }
-        return OK;                       /* a re-run: keep the verdict */
+        if (st->ring != conf->ring
+            || strcmp(st->context, ssg_conf_context(conf)) != 0) {
+            ssg_rescope(r, conf, st, z);         /* internal redirect */
+        }
+        return OK;                               /* a re-run: keep the verdict */
     }
 
     vs = ssg_verify(r->pool, conf->ring, ssg_conf_context(conf),
                     apr_time_sec(r->request_time), conf->max_lifetime,
                     SSG_CLOCK_SKEW, z->encoded, strlen(z->encoded), &res);
     st->decided = 1;
+    st->ring = conf->ring;
+    st->context = ssg_conf_context(conf);
+    st->token = NULL;
     if (ssg_status_ok(vs)) {
+        st->token = apr_pstrdup(ssg_top(r)->pool, z->encoded);
         z->encoded = res.payload;
         st->verdict = (vs == SSG_OK) ? SESSION_SIGN_VERIFIED
                                      : SESSION_SIGN_VERIFIED_OLD_KEY;
@@ -578,7 +641,10 @@ static int ssg_send_form(request_rec *r, ssg_dir_conf *conf, int status,
     const char *uf = conf->user_field ? conf->user_field : SSG_DEFAULT_USER_FIELD;
     const char *pf = conf->pass_field ? conf->pass_field : SSG_DEFAULT_PASS_FIELD;
 
-    r->status = status;
+    if (status != HTTP_OK || !r->prev) {
+        /* as an ErrorDocument the form keeps the original status (401) */
+        r->status = status;
+    }
     ssg_no_store(r);
     ap_set_content_type(r, "text/html; charset=utf-8");
     if (r->header_only) {
@@ -724,6 +790,12 @@ static int ssg_login_handler(request_rec *r)
     if (bad) {
         return HTTP_BAD_REQUEST;
     }
+    if (!ret && r->prev && r->prev->unparsed_uri
+        && ssg_return_path_check(r->prev->unparsed_uri,
+                                 strlen(r->prev->unparsed_uri)) == SSG_RET_OK) {
+        /* shown as ErrorDocument 401: come back to the page asked for */
+        ret = r->prev->unparsed_uri;
+    }
 
     if (r->method_number == M_POST) {
         apr_array_header_t *pairs = NULL;
@@ -800,8 +872,11 @@ static int ssg_login_handler(request_rec *r)
         case AUTH_GENERAL_ERROR:
             return HTTP_INTERNAL_SERVER_ERROR;
         default:
+            /* no user name at warn: people type passwords into it */
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "SSG0036: form login failed for user \"%s\": 401",
+                          "SSG0036: form login failed: 401");
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                          "SSG0039: form login failed for user \"%s\"",
                           ap_escape_logitem(r->pool, user));
             return ssg_send_form(r, conf, HTTP_UNAUTHORIZED, ret);
         }
@@ -816,7 +891,7 @@ static int ssg_login_handler(request_rec *r)
     }
 
     if (r->method_number != M_GET) {
-        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "POST", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     if (!r->user || !*r->user) {
@@ -848,7 +923,7 @@ static int ssg_logout_handler(request_rec *r)
     conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
     (void)conf;
     if (r->method_number != M_GET && r->method_number != M_POST) {
-        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "POST", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     ret = ssg_return_param(r, &bad);

@@ -80,10 +80,16 @@ static int load_keyfile(apr_pool_t *p, ssg_ring_t *ring, const char *path)
         fprintf(stderr, "session-sign: cannot open key file %s\n", path);
         return -1;
     }
-    rv = apr_file_read_full(f, buf, sizeof(buf) - 1, &got);
+    rv = apr_file_read_full(f, buf, sizeof(buf), &got);
     apr_file_close(f);
     if (rv != APR_SUCCESS && rv != APR_EOF) {
         fprintf(stderr, "session-sign: cannot read key file %s\n", path);
+        return -1;
+    }
+    if (got > 65536) {
+        fprintf(stderr, "session-sign: key file %s: larger than 65536 bytes, "
+                "as mod_session_sign refuses it\n", path);
+        memset(buf, 0, sizeof(buf));
         return -1;
     }
     err = ssg_ring_parse_keyfile(p, ring, buf, got);

@@ -86,6 +86,12 @@ class Httpd:
         for d in ("conf", "logs", "run", "htdocs", "data"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
+        # the workers (User daemon) must reach htdocs, CGI scripts and data
+        # files under pytest's 0700 temporary directories
+        p = self.root.parent
+        while p != p.parent and str(p).startswith("/tmp"):
+            os.chmod(p, os.stat(p).st_mode | 0o711)
+            p = p.parent
         os.chmod(self.root / "data", 0o777)
         (self.root / "htdocs" / "index.html").write_text("hello\n")
         mods = [load_line("mpm_" + mpm)] + [load_line(m) for m in BASE_MODULES
@@ -134,12 +140,29 @@ CustomLog "{self.root}/logs/access_log" wsa
         t = self.configtest()
         if t.returncode != 0:
             raise RuntimeError("config refused:\n" + t.stderr + t.stdout)
-        self.proc = subprocess.Popen(
-            [APACHE, "-f", str(self.conf), "-DFOREGROUND"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(self.root / "logs" / "stderr", "w"),
-            start_new_session=True)
-        wait_port(self.port, proc=self.proc)
-        return self
+        for attempt in range(3):
+            self.proc = subprocess.Popen(
+                [APACHE, "-f", str(self.conf), "-DFOREGROUND"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=open(self.root / "logs" / "stderr", "w"),
+                start_new_session=True)
+            # ours is up when our own process logged AH00489 and still runs
+            # (a port taken by someone else makes httpd exit with AH00072)
+            deadline = time.time() + 15
+            while time.time() < deadline and self.proc.poll() is None:
+                log = self.error_log()
+                if "AH00489" in log and "pid %d:" % self.proc.pid in log:
+                    break
+                time.sleep(0.05)
+            if self.proc.poll() is None:
+                wait_port(self.port, proc=self.proc)
+                return self
+            old = self.port
+            self.port = free_port()
+            text = self.conf.read_text().replace("Listen 127.0.0.1:%d\n" % old,
+                                                 "Listen 127.0.0.1:%d\n" % self.port)
+            self.conf.write_text(text)
+        raise RuntimeError("httpd did not start:\n" + self.error_log()[-2000:])
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
