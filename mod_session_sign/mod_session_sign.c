@@ -33,21 +33,20 @@
 #include "ssg_origin.h"
 #include "mod_session_sign.h"
 
-#define SSG_AUTH_TYPE        "session-sign"
-#define SSG_LOGIN_HANDLER    "session-sign-login"
-#define SSG_LOGOUT_HANDLER   "session-sign-logout"
-#define SSG_DEFAULT_CONTEXT  "default"
-#define SSG_DEFAULT_USER_KEY "user"
+#define SSG_AUTH_TYPE          "session-sign"
+#define SSG_LOGIN_HANDLER      "session-sign-login"
+#define SSG_LOGOUT_HANDLER     "session-sign-logout"
+#define SSG_DEFAULT_CONTEXT    "default"
+#define SSG_DEFAULT_USER_KEY   "user"
 #define SSG_DEFAULT_USER_FIELD "username"
 #define SSG_DEFAULT_PASS_FIELD "password"
-#define SSG_MAX_LIFETIME_CAP (10 * 365 * 24 * 3600LL)
-#define SSG_MAX_FORM_BODY    8192
-#define SSG_MAX_KEYFILE      65536
-#define SSG_NOTE_IN_AUTHZ    "session-sign-in-authz"
+#define SSG_MAX_LIFETIME_CAP   (10 * 365 * 24 * 3600LL)
+#define SSG_MAX_FORM_BODY      8192
+#define SSG_MAX_KEYFILE        65536
+#define SSG_NOTE_IN_AUTHZ      "session-sign-in-authz"
 
 /* the only symbol this module exports (built with -fvisibility=hidden) */
-extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default")))
-    session_sign_module;
+extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) session_sign_module;
 
 static APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load_fn = NULL;
 static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get_fn = NULL;
@@ -59,24 +58,24 @@ static APR_OPTIONAL_FN_TYPE(ap_session_set) *session_set_fn = NULL;
 typedef struct {
     const char *name;
     ap_expr_info_t *value;
-    ap_expr_info_t *cond;      /* NULL: always */
+    ap_expr_info_t *cond; /* NULL: always */
 } ssg_login_attr_t;
 
 typedef struct {
-    ssg_ring_t *ring;                  /* NULL: signing not configured here */
+    ssg_ring_t *ring; /* NULL: signing not configured here */
     int ring_set;
-    const char *ring_source;           /* "SessionSignKey" or the key file path */
-    const void *ring_directive;        /* the directive that built ring */
-    apr_int64_t max_lifetime;          /* seconds from issued-at, 0 = none */
+    const char *ring_source;    /* "SessionSignKey" or the key file path */
+    const void *ring_directive; /* the directive that built ring */
+    apr_int64_t max_lifetime;   /* seconds from issued-at, 0 = none */
     int max_lifetime_set;
-    const char *context;               /* bound into every MAC */
+    const char *context; /* bound into every MAC */
     int context_set;
-    const char *user_key;              /* session key holding the identity */
+    const char *user_key; /* session key holding the identity */
     int user_key_set;
-    const char *user_field;            /* login form fields */
+    const char *user_field; /* login form fields */
     const char *pass_field;
     int fields_set;
-    apr_array_header_t *login_attrs;   /* of ssg_login_attr_t */
+    apr_array_header_t *login_attrs; /* of ssg_login_attr_t */
     int login_attrs_set;
 } ssg_dir_conf;
 
@@ -86,18 +85,18 @@ typedef struct {
  * never overwrite a verdict already reached. */
 typedef struct {
     int decided;
-    int verdict;                /* SESSION_SIGN_* */
+    int verdict; /* SESSION_SIGN_* */
     const char *reason;
-    apr_int64_t iat;            /* issued-at of the verified token */
-    int pending;                /* verified; mod_session has not finished decoding */
-    const char *verified_user;  /* identity at verification time */
-    int fresh;                  /* a login: the next save starts a new lifetime */
+    apr_int64_t iat;           /* issued-at of the verified token */
+    int pending;               /* verified; mod_session has not finished decoding */
+    const char *verified_user; /* identity at verification time */
+    int fresh;                 /* a login: the next save starts a new lifetime */
     int logged;
     /* the scope the verdict was reached in: an internal redirect into a
      * scope with other keys or another context must not inherit it */
     const ssg_ring_t *ring;
     const char *context;
-    const char *token;          /* the verified token, to re-check in a new scope */
+    const char *token; /* the verified token, to re-check in a new scope */
 } ssg_req_t;
 
 static const char *ssg_conf_user_key(const ssg_dir_conf *c)
@@ -149,14 +148,12 @@ static void ssg_log_refusal(request_rec *r, ssg_req_t *st)
     st->logged = 1;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                   "SSG0001: session refused (%s): %s; treated as no session",
-                  st->verdict == SESSION_SIGN_EXPIRED ? "expired" : "invalid",
-                  st->reason);
+                  st->verdict == SESSION_SIGN_EXPIRED ? "expired" : "invalid", st->reason);
 }
 
 /* Drop a session already decoded into z (by an earlier scope of this
  * request chain) and record why. */
-static void ssg_refuse_cached(request_rec *r, ssg_req_t *st, session_rec *z,
-                              const char *why)
+static void ssg_refuse_cached(request_rec *r, ssg_req_t *st, session_rec *z, const char *why)
 {
     st->verdict = SESSION_SIGN_INVALID;
     st->reason = why;
@@ -169,28 +166,25 @@ static void ssg_refuse_cached(request_rec *r, ssg_req_t *st, session_rec *z,
 
 /* An internal redirect moved the request into a scope with another ring or
  * context: the cached session counts only if its token verifies here too. */
-static void ssg_rescope(request_rec *r, ssg_dir_conf *conf, ssg_req_t *st,
-                        session_rec *z)
+static void ssg_rescope(request_rec *r, ssg_dir_conf *conf, ssg_req_t *st, session_rec *z)
 {
     ssg_status_e vs;
 
     st->ring = conf->ring;
     st->context = ssg_conf_context(conf);
-    if (st->verdict != SESSION_SIGN_VERIFIED
-        && st->verdict != SESSION_SIGN_VERIFIED_OLD_KEY) {
+    if (st->verdict != SESSION_SIGN_VERIFIED && st->verdict != SESSION_SIGN_VERIFIED_OLD_KEY) {
         if (!apr_is_empty_table(z->entries)) {
             ssg_refuse_cached(r, st, z, "session not valid in this scope");
         }
         return;
     }
-    vs = st->token ? ssg_verify(r->pool, conf->ring, st->context,
-                                apr_time_sec(r->request_time),
-                                conf->max_lifetime, SSG_CLOCK_SKEW,
-                                st->token, strlen(st->token), NULL)
-                   : SSG_ERR_EMPTY;
+    vs = st->token
+             ? ssg_verify(r->pool, conf->ring, st->context, apr_time_sec(r->request_time),
+                          conf->max_lifetime, SSG_CLOCK_SKEW, st->token, strlen(st->token), NULL)
+             : SSG_ERR_EMPTY;
     if (!ssg_status_ok(vs)) {
-        ssg_refuse_cached(r, st, z, apr_pstrcat(r->pool, ssg_status_str(vs),
-                                                " in this scope", NULL));
+        ssg_refuse_cached(r, st, z,
+                          apr_pstrcat(r->pool, ssg_status_str(vs), " in this scope", NULL));
     }
 }
 
@@ -199,14 +193,13 @@ static void ssg_rescope(request_rec *r, ssg_dir_conf *conf, ssg_req_t *st,
  * empty (no AH01817, no error page). */
 static apr_status_t ssg_session_decode(request_rec *r, session_rec *z)
 {
-    ssg_dir_conf *conf = ap_get_module_config(r->per_dir_config,
-                                              &session_sign_module);
+    ssg_dir_conf *conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
     ssg_req_t *st;
     ssg_result_t res;
     ssg_status_e vs;
 
     if (!conf->ring) {
-        return OK;                       /* signing not configured here */
+        return OK; /* signing not configured here */
     }
     st = ssg_req(r);
     if (!z->encoded) {
@@ -220,20 +213,18 @@ static apr_status_t ssg_session_decode(request_rec *r, session_rec *z)
                 ssg_refuse_cached(r, st, z, "session decoded unsigned in another scope");
                 return OK;
             }
-            st->verdict = SESSION_SIGN_ABSENT;    /* first look: no session */
+            st->verdict = SESSION_SIGN_ABSENT; /* first look: no session */
             st->reason = "no session";
             return OK;
         }
-        if (st->ring != conf->ring
-            || strcmp(st->context, ssg_conf_context(conf)) != 0) {
-            ssg_rescope(r, conf, st, z);         /* internal redirect */
+        if (st->ring != conf->ring || strcmp(st->context, ssg_conf_context(conf)) != 0) {
+            ssg_rescope(r, conf, st, z); /* internal redirect */
         }
-        return OK;                               /* a re-run: keep the verdict */
+        return OK; /* a re-run: keep the verdict */
     }
 
-    vs = ssg_verify(r->pool, conf->ring, ssg_conf_context(conf),
-                    apr_time_sec(r->request_time), conf->max_lifetime,
-                    SSG_CLOCK_SKEW, z->encoded, strlen(z->encoded), &res);
+    vs = ssg_verify(r->pool, conf->ring, ssg_conf_context(conf), apr_time_sec(r->request_time),
+                    conf->max_lifetime, SSG_CLOCK_SKEW, z->encoded, strlen(z->encoded), &res);
     st->decided = 1;
     st->ring = conf->ring;
     st->context = ssg_conf_context(conf);
@@ -241,8 +232,7 @@ static apr_status_t ssg_session_decode(request_rec *r, session_rec *z)
     if (ssg_status_ok(vs)) {
         st->token = apr_pstrdup(ssg_top(r)->pool, z->encoded);
         z->encoded = res.payload;
-        st->verdict = (vs == SSG_OK) ? SESSION_SIGN_VERIFIED
-                                     : SESSION_SIGN_VERIFIED_OLD_KEY;
+        st->verdict = (vs == SSG_OK) ? SESSION_SIGN_VERIFIED : SESSION_SIGN_VERIFIED_OLD_KEY;
         st->reason = ssg_status_str(vs);
         st->iat = res.iat;
         st->pending = 1;
@@ -256,8 +246,7 @@ static apr_status_t ssg_session_decode(request_rec *r, session_rec *z)
         return OK;
     }
 
-    st->verdict = (vs == SSG_ERR_EXPIRED) ? SESSION_SIGN_EXPIRED
-                                          : SESSION_SIGN_INVALID;
+    st->verdict = (vs == SSG_ERR_EXPIRED) ? SESSION_SIGN_EXPIRED : SESSION_SIGN_INVALID;
     st->reason = ssg_status_str(vs);
     st->pending = 0;
     ssg_log_refusal(r, st);
@@ -285,7 +274,7 @@ static apr_status_t ssg_session_decode_done(request_rec *r, session_rec *z)
         st->verdict = SESSION_SIGN_EXPIRED;
         st->reason = "SessionMaxAge exceeded";
         ssg_log_refusal(r, st);
-        return OK;                        /* mod_session drops it next */
+        return OK; /* mod_session drops it next */
     }
     conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
     user = apr_table_get(z->entries, ssg_conf_user_key(conf));
@@ -307,8 +296,7 @@ static int ssg_entry_counts(void *rec, const char *key, const char *val)
 /* Wrap whatever the inner encoders produced in a signed token. */
 static apr_status_t ssg_session_encode(request_rec *r, session_rec *z)
 {
-    ssg_dir_conf *conf = ap_get_module_config(r->per_dir_config,
-                                              &session_sign_module);
+    ssg_dir_conf *conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
     ssg_req_t *st;
     apr_int64_t iat, now;
     const char *user;
@@ -332,19 +320,18 @@ static apr_status_t ssg_session_encode(request_rec *r, session_rec *z)
     iat = now;
     /* keep the original issued-at, so SessionSignMaxLifetime is absolute;
      * a login or a change of identity starts a new lifetime */
-    if (!st->fresh && st->iat > 0
-        && (st->verdict == SESSION_SIGN_VERIFIED
-            || st->verdict == SESSION_SIGN_VERIFIED_OLD_KEY)
-        && ((!user && !st->verified_user)
-            || (user && st->verified_user && !strcmp(user, st->verified_user)))) {
+    if (!st->fresh && st->iat > 0 &&
+        (st->verdict == SESSION_SIGN_VERIFIED || st->verdict == SESSION_SIGN_VERIFIED_OLD_KEY) &&
+        ((!user && !st->verified_user) ||
+         (user && st->verified_user && !strcmp(user, st->verified_user)))) {
         iat = st->iat;
     }
-    tok = ssg_sign(r->pool, conf->ring, ssg_conf_context(conf), iat,
-                   z->encoded, strlen(z->encoded));
+    tok =
+        ssg_sign(r->pool, conf->ring, ssg_conf_context(conf), iat, z->encoded, strlen(z->encoded));
     if (!tok) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "SSG0003: cannot sign the session (payload of %"
-                      APR_SIZE_T_FMT " bytes; at most %d); session not saved",
+                      "SSG0003: cannot sign the session (payload of %" APR_SIZE_T_FMT
+                      " bytes; at most %d); session not saved",
                       strlen(z->encoded), SSG_MAX_TOKEN_LEN);
         return APR_EGENERAL;
     }
@@ -357,8 +344,7 @@ static apr_status_t ssg_session_encode(request_rec *r, session_rec *z)
 
 static int ssg_status(request_rec *r, const char **user, const char **reason)
 {
-    ssg_dir_conf *conf = ap_get_module_config(r->per_dir_config,
-                                              &session_sign_module);
+    ssg_dir_conf *conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
     session_dir_conf *sconf;
     session_rec *z = NULL;
     ssg_req_t *st;
@@ -402,8 +388,7 @@ static int ssg_status(request_rec *r, const char **user, const char **reason)
     if (reason) {
         *reason = st->reason;
     }
-    if (st->verdict == SESSION_SIGN_VERIFIED
-        || st->verdict == SESSION_SIGN_VERIFIED_OLD_KEY) {
+    if (st->verdict == SESSION_SIGN_VERIFIED || st->verdict == SESSION_SIGN_VERIFIED_OLD_KEY) {
         u = apr_table_get(z->entries, ssg_conf_user_key(conf));
         if (user && u && *u) {
             *user = u;
@@ -415,18 +400,17 @@ static int ssg_status(request_rec *r, const char **user, const char **reason)
 static const char *ssg_status_name(int status)
 {
     switch (status) {
-    case SESSION_SIGN_ABSENT:           return "absent";
-    case SESSION_SIGN_VERIFIED:         return "verified";
+    case SESSION_SIGN_ABSENT: return "absent";
+    case SESSION_SIGN_VERIFIED: return "verified";
     case SESSION_SIGN_VERIFIED_OLD_KEY: return "verified-old-key";
-    case SESSION_SIGN_INVALID:          return "invalid";
-    case SESSION_SIGN_EXPIRED:          return "expired";
-    case SESSION_SIGN_UNCONFIGURED:     return "unconfigured";
+    case SESSION_SIGN_INVALID: return "invalid";
+    case SESSION_SIGN_EXPIRED: return "expired";
+    case SESSION_SIGN_UNCONFIGURED: return "unconfigured";
     }
     return "unknown";
 }
 
-static int session_sign_status(request_rec *r, const char **user,
-                               const char **reason)
+static int session_sign_status(request_rec *r, const char **user, const char **reason)
 {
     return ssg_status(r, user, reason);
 }
@@ -463,7 +447,8 @@ static int ssg_check_authn(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "SSG0010: AuthType session-sign cannot work here: %s; "
                       "add SessionSignKey (or SessionSignKeyFile), Session On "
-                      "and a session store for this location", reason);
+                      "and a session store for this location",
+                      reason);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (ssg_verified(st) && user) {
@@ -471,10 +456,9 @@ static int ssg_check_authn(request_rec *r)
         r->ap_auth_type = SSG_AUTH_TYPE;
         return OK;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "SSG0011: no valid session (%s): 401",
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SSG0011: no valid session (%s): 401",
                   ssg_verified(st) ? "session holds no identity" : reason);
-    return HTTP_UNAUTHORIZED;          /* no WWW-Authenticate: no dialog */
+    return HTTP_UNAUTHORIZED; /* no WWW-Authenticate: no dialog */
 }
 
 /* ap_note_auth_failure() for our type: nothing to add (no challenge). */
@@ -508,8 +492,7 @@ static int ssg_authz_wrapper(request_rec *r)
 }
 
 /* Require session-attr key [value ...] */
-static authz_status ssg_session_attr_check(request_rec *r,
-                                           const char *require_args,
+static authz_status ssg_session_attr_check(request_rec *r, const char *require_args,
                                            const void *parsed)
 {
     const apr_array_header_t *words = parsed;
@@ -523,7 +506,8 @@ static authz_status ssg_session_attr_check(request_rec *r,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "SSG0012: Require session-attr cannot work here: %s; "
                       "add SessionSignKey (or SessionSignKeyFile), Session On "
-                      "and a session store for this location", reason);
+                      "and a session store for this location",
+                      reason);
         return AUTHZ_GENERAL_ERROR;
     }
     if (!ssg_verified(st)) {
@@ -545,8 +529,7 @@ static authz_status ssg_session_attr_check(request_rec *r,
     return AUTHZ_DENIED;
 }
 
-static const char *ssg_session_attr_parse(cmd_parms *cmd, const char *line,
-                                          const void **parsed)
+static const char *ssg_session_attr_parse(cmd_parms *cmd, const char *line, const void **parsed)
 {
     apr_array_header_t *words = apr_array_make(cmd->pool, 4, sizeof(char *));
     const char *p = line;
@@ -559,8 +542,7 @@ static const char *ssg_session_attr_parse(cmd_parms *cmd, const char *line,
         return "Require session-attr needs a session key, and optionally "
                "values: Require session-attr role admin";
     }
-    if (strchr(((char **)words->elts)[0], '=')
-        || strchr(((char **)words->elts)[0], '&')) {
+    if (strchr(((char **)words->elts)[0], '=') || strchr(((char **)words->elts)[0], '&')) {
         return "Require session-attr: a session key cannot contain '=' or '&'";
     }
     *parsed = words;
@@ -593,8 +575,7 @@ static const char *ssg_return_param(request_rec *r, int *bad)
     rs = ssg_return_path_check(v, strlen(v));
     if (rs != SSG_RET_OK) {
         *bad = 1;
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "SSG0021: refused return parameter (%s): 400",
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SSG0021: refused return parameter (%s): 400",
                       ssg_return_str(rs));
         return NULL;
     }
@@ -635,8 +616,7 @@ static void ssg_no_store(request_rec *r)
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
 }
 
-static int ssg_send_form(request_rec *r, ssg_dir_conf *conf, int status,
-                         const char *ret)
+static int ssg_send_form(request_rec *r, ssg_dir_conf *conf, int status, const char *ret)
 {
     const char *uf = conf->user_field ? conf->user_field : SSG_DEFAULT_USER_FIELD;
     const char *pf = conf->pass_field ? conf->pass_field : SSG_DEFAULT_PASS_FIELD;
@@ -650,26 +630,25 @@ static int ssg_send_form(request_rec *r, ssg_dir_conf *conf, int status,
     if (r->header_only) {
         return OK;
     }
-    ap_rprintf(r,
+    ap_rprintf(
+        r,
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Sign in</title></head>\n"
         "<body>\n%s<form method=\"post\" action=\"%s\">\n"
         "<label>User <input name=\"%s\" autocomplete=\"username\" required></label>\n"
-        "<label>Password <input name=\"%s\" type=\"password\" autocomplete=\"current-password\" required></label>\n"
+        "<label>Password <input name=\"%s\" type=\"password\" autocomplete=\"current-password\" "
+        "required></label>\n"
         "%s%s%s"
         "<button type=\"submit\">Sign in</button>\n</form>\n</body></html>\n",
         status == HTTP_UNAUTHORIZED ? "<p role=\"alert\">Sign-in failed.</p>\n" : "",
-        ap_escape_html(r->pool, r->uri),
-        ap_escape_html(r->pool, uf), ap_escape_html(r->pool, pf),
+        ap_escape_html(r->pool, r->uri), ap_escape_html(r->pool, uf), ap_escape_html(r->pool, pf),
         ret ? "<input type=\"hidden\" name=\"return\" value=\"" : "",
-        ret ? ap_escape_html(r->pool, ret) : "",
-        ret ? "\">\n" : "");
+        ret ? ap_escape_html(r->pool, ret) : "", ret ? "\">\n" : "");
     return OK;
 }
 
 /* Check user/password against the Location's AuthBasicProvider list, the
  * way mod_auth_basic does (default provider "file"). */
-static authn_status ssg_check_password(request_rec *r, const char *user,
-                                       const char *password)
+static authn_status ssg_check_password(request_rec *r, const char *user, const char *password)
 {
     module *basic = ap_find_linked_module("mod_auth_basic.c");
     authn_provider_list *list = NULL, fallback;
@@ -685,8 +664,7 @@ static authn_status ssg_check_password(request_rec *r, const char *user,
     }
     if (!list) {
         fallback.provider_name = AUTHN_DEFAULT_PROVIDER;
-        fallback.provider = ap_lookup_provider(AUTHN_PROVIDER_GROUP,
-                                               AUTHN_DEFAULT_PROVIDER,
+        fallback.provider = ap_lookup_provider(AUTHN_PROVIDER_GROUP, AUTHN_DEFAULT_PROVIDER,
                                                AUTHN_PROVIDER_VERSION);
         fallback.next = NULL;
         if (!fallback.provider || !fallback.provider->check_password) {
@@ -740,7 +718,8 @@ static int ssg_write_login(request_rec *r, ssg_dir_conf *conf, const char *user)
                     if (err) {
                         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                                       "SSG0032: SessionSignLoginAttribute %s: "
-                                      "condition failed: %s", a[i].name, err);
+                                      "condition failed: %s",
+                                      a[i].name, err);
                     }
                     continue;
                 }
@@ -748,8 +727,7 @@ static int ssg_write_login(request_rec *r, ssg_dir_conf *conf, const char *user)
             val = ap_expr_str_exec(r, a[i].value, &err);
             if (err) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                              "SSG0033: SessionSignLoginAttribute %s: %s",
-                              a[i].name, err);
+                              "SSG0033: SessionSignLoginAttribute %s: %s", a[i].name, err);
                 continue;
             }
             if (val && *val) {
@@ -790,9 +768,8 @@ static int ssg_login_handler(request_rec *r)
     if (bad) {
         return HTTP_BAD_REQUEST;
     }
-    if (!ret && r->prev && r->prev->unparsed_uri
-        && ssg_return_path_check(r->prev->unparsed_uri,
-                                 strlen(r->prev->unparsed_uri)) == SSG_RET_OK) {
+    if (!ret && r->prev && r->prev->unparsed_uri &&
+        ssg_return_path_check(r->prev->unparsed_uri, strlen(r->prev->unparsed_uri)) == SSG_RET_OK) {
         /* shown as ErrorDocument 401: come back to the page asked for */
         ret = r->prev->unparsed_uri;
     }
@@ -810,8 +787,8 @@ static int ssg_login_handler(request_rec *r)
             return HTTP_FORBIDDEN;
         }
         ct = apr_table_get(r->headers_in, "Content-Type");
-        if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)
-            || (ct[33] && ct[33] != ';' && ct[33] != ' ')) {
+        if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) ||
+            (ct[33] && ct[33] != ';' && ct[33] != ' ')) {
             return HTTP_UNSUPPORTED_MEDIA_TYPE;
         }
         rv = ap_parse_form_data(r, NULL, &pairs, -1, SSG_MAX_FORM_BODY);
@@ -838,7 +815,7 @@ static int ssg_login_handler(request_rec *r)
                 continue;
             }
             if (*slot) {
-                return HTTP_BAD_REQUEST;          /* a field given twice */
+                return HTTP_BAD_REQUEST; /* a field given twice */
             }
             apr_brigade_length(pair->value, 1, &len);
             if (len < 0 || len > SSG_MAX_FORM_BODY) {
@@ -849,7 +826,7 @@ static int ssg_login_handler(request_rec *r)
             apr_brigade_flatten(pair->value, buf, &size);
             buf[size] = '\0';
             if (strlen(buf) != size) {
-                return HTTP_BAD_REQUEST;          /* embedded NUL */
+                return HTTP_BAD_REQUEST; /* embedded NUL */
             }
             *slot = buf;
         }
@@ -857,8 +834,7 @@ static int ssg_login_handler(request_rec *r)
             ssg_return_e rs = ssg_return_path_check(form_ret, strlen(form_ret));
             if (rs != SSG_RET_OK) {
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                              "SSG0021: refused return parameter (%s): 400",
-                              ssg_return_str(rs));
+                              "SSG0021: refused return parameter (%s): 400", ssg_return_str(rs));
                 return HTTP_BAD_REQUEST;
             }
             ret = form_ret;
@@ -867,14 +843,11 @@ static int ssg_login_handler(request_rec *r)
             return ssg_send_form(r, conf, HTTP_UNAUTHORIZED, ret);
         }
         switch (ssg_check_password(r, user, pass)) {
-        case AUTH_GRANTED:
-            break;
-        case AUTH_GENERAL_ERROR:
-            return HTTP_INTERNAL_SERVER_ERROR;
+        case AUTH_GRANTED: break;
+        case AUTH_GENERAL_ERROR: return HTTP_INTERNAL_SERVER_ERROR;
         default:
             /* no user name at warn: people type passwords into it */
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "SSG0036: form login failed: 401");
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "SSG0036: form login failed: 401");
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                           "SSG0039: form login failed for user \"%s\"",
                           ap_escape_logitem(r->pool, user));
@@ -884,8 +857,7 @@ static int ssg_login_handler(request_rec *r)
         if (rv != OK) {
             return rv;
         }
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "SSG0037: user \"%s\" signed in by form",
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SSG0037: user \"%s\" signed in by form",
                       ap_escape_logitem(r->pool, user));
         return ssg_see_other(r, ret ? ret : "/");
     }
@@ -903,8 +875,7 @@ static int ssg_login_handler(request_rec *r)
     if (rv != OK) {
         return rv;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "SSG0038: user \"%s\" signed in by %s",
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SSG0038: user \"%s\" signed in by %s",
                   ap_escape_logitem(r->pool, r->user),
                   r->ap_auth_type ? r->ap_auth_type : "authentication");
     return ssg_see_other(r, ret ? ret : "/");
@@ -985,8 +956,7 @@ static void *ssg_merge_dir(apr_pool_t *p, void *basev, void *addv)
 /* ------------------------------------------------------------------ */
 /* directive setters                                                   */
 
-static const char *ssg_new_ring(cmd_parms *cmd, ssg_dir_conf *c,
-                                const char *source)
+static const char *ssg_new_ring(cmd_parms *cmd, ssg_dir_conf *c, const char *source)
 {
     if (c->ring_set) {
         return apr_psprintf(cmd->pool,
@@ -1050,13 +1020,15 @@ static const char *set_sign_key_file(cmd_parms *cmd, void *dconf, const char *ar
         apr_file_close(f);
         return apr_psprintf(cmd->pool,
                             "SessionSignKeyFile %s: not a regular file; point "
-                            "it at a file of secrets, one per line", path);
+                            "it at a file of secrets, one per line",
+                            path);
     }
     if (fi.size == 0) {
         apr_file_close(f);
         return apr_psprintf(cmd->pool,
                             "SessionSignKeyFile %s: the file is empty; add a "
-                            "secret with `session-sign genkey >> %s`", path, path);
+                            "secret with `session-sign genkey >> %s`",
+                            path, path);
     }
     if (fi.size > SSG_MAX_KEYFILE) {
         apr_file_close(f);
@@ -1074,8 +1046,7 @@ static const char *set_sign_key_file(cmd_parms *cmd, void *dconf, const char *ar
                             "it readable by the user that starts httpd",
                             path, apr_strerror(rv, ebuf, sizeof(ebuf)));
     }
-    err = ssg_new_ring(cmd, c, apr_pstrcat(cmd->pool, "SessionSignKeyFile ",
-                                            path, NULL));
+    err = ssg_new_ring(cmd, c, apr_pstrcat(cmd->pool, "SessionSignKeyFile ", path, NULL));
     if (err) {
         return err;
     }
@@ -1098,8 +1069,8 @@ static const char *set_max_lifetime(cmd_parms *cmd, void *dconf, const char *arg
 
     errno = 0;
     v = apr_strtoi64(arg, &end, 10);
-    if (!*arg || *end || errno || v < 0 || v > SSG_MAX_LIFETIME_CAP
-        || arg[0] == '+' || arg[0] == '-' || arg[0] == ' ') {
+    if (!*arg || *end || errno || v < 0 || v > SSG_MAX_LIFETIME_CAP || arg[0] == '+' ||
+        arg[0] == '-' || arg[0] == ' ') {
         return apr_psprintf(cmd->pool,
                             "SessionSignMaxLifetime: '%s' is not a number of "
                             "seconds between 0 (no limit) and %" APR_INT64_T_FMT,
@@ -1129,8 +1100,7 @@ static const char *set_context(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static const char *check_session_key_name(cmd_parms *cmd, const char *what,
-                                          const char *arg)
+static const char *check_session_key_name(cmd_parms *cmd, const char *what, const char *arg)
 {
     const char *p;
 
@@ -1141,7 +1111,8 @@ static const char *check_session_key_name(cmd_parms *cmd, const char *what,
         if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '=' || *p == '&') {
             return apr_psprintf(cmd->pool,
                                 "%s: '%s' may not contain '=', '&', spaces or "
-                                "control characters", what, arg);
+                                "control characters",
+                                what, arg);
         }
     }
     return NULL;
@@ -1160,14 +1131,13 @@ static const char *set_user_key(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-static const char *set_login_fields(cmd_parms *cmd, void *dconf,
-                                    const char *uf, const char *pf)
+static const char *set_login_fields(cmd_parms *cmd, void *dconf, const char *uf, const char *pf)
 {
     ssg_dir_conf *c = dconf;
     const char *err;
 
-    if ((err = check_session_key_name(cmd, "SessionSignLoginFields", uf))
-        || (err = check_session_key_name(cmd, "SessionSignLoginFields", pf))) {
+    if ((err = check_session_key_name(cmd, "SessionSignLoginFields", uf)) ||
+        (err = check_session_key_name(cmd, "SessionSignLoginFields", pf))) {
         return err;
     }
     if (!strcmp(uf, pf) || !strcmp(uf, "return") || !strcmp(pf, "return")) {
@@ -1204,15 +1174,19 @@ static const char *add_login_attr(cmd_parms *cmd, void *dconf, const char *args)
     a->name = name;
     a->value = ap_expr_parse_cmd(cmd, value, AP_EXPR_FLAG_STRING_RESULT, &err, NULL);
     if (err) {
-        return apr_psprintf(cmd->pool, "SessionSignLoginAttribute %s: cannot "
-                            "parse value '%s': %s", name, value, err);
+        return apr_psprintf(cmd->pool,
+                            "SessionSignLoginAttribute %s: cannot "
+                            "parse value '%s': %s",
+                            name, value, err);
     }
     a->cond = NULL;
     if (*cond) {
         a->cond = ap_expr_parse_cmd(cmd, cond, 0, &err, NULL);
         if (err) {
-            return apr_psprintf(cmd->pool, "SessionSignLoginAttribute %s: cannot "
-                                "parse condition '%s': %s", name, cond, err);
+            return apr_psprintf(cmd->pool,
+                                "SessionSignLoginAttribute %s: cannot "
+                                "parse condition '%s': %s",
+                                name, cond, err);
         }
     }
     return NULL;
@@ -1223,8 +1197,9 @@ static const command_rec ssg_cmds[] = {
                     "secret [secret ...]: the first signs, all verify (at least 32 bytes each)"),
     AP_INIT_TAKE1("SessionSignKeyFile", set_sign_key_file, NULL, RSRC_CONF | ACCESS_CONF,
                   "path of a file with one secret per line; the first signs, all verify"),
-    AP_INIT_TAKE1("SessionSignMaxLifetime", set_max_lifetime, NULL, RSRC_CONF | OR_AUTHCFG,
-                  "seconds a session may live from its issue, whatever SessionMaxAge says; 0 for none"),
+    AP_INIT_TAKE1(
+        "SessionSignMaxLifetime", set_max_lifetime, NULL, RSRC_CONF | OR_AUTHCFG,
+        "seconds a session may live from its issue, whatever SessionMaxAge says; 0 for none"),
     AP_INIT_TAKE1("SessionSignContext", set_context, NULL, RSRC_CONF | OR_AUTHCFG,
                   "label bound into every signature; tokens of another label are refused"),
     AP_INIT_TAKE1("SessionSignUserKey", set_user_key, NULL, RSRC_CONF | OR_AUTHCFG,
@@ -1233,17 +1208,17 @@ static const command_rec ssg_cmds[] = {
                   "names of the user and password fields of the login form"),
     AP_INIT_RAW_ARGS("SessionSignLoginAttribute", add_login_attr, NULL, RSRC_CONF | OR_AUTHCFG,
                      "name value-expression [condition]: also store this in the session at login"),
-    {NULL}
-};
+    {NULL}};
 
 /* ------------------------------------------------------------------ */
 /* startup                                                             */
 
 /* check_config runs for `apache2 -t` too */
-static int ssg_check_config(apr_pool_t *pconf, apr_pool_t *plog,
-                           apr_pool_t *ptemp, server_rec *s)
+static int ssg_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    (void)pconf; (void)plog; (void)ptemp;
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
     session_load_fn = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
     session_get_fn = APR_RETRIEVE_OPTIONAL_FN(ap_session_get);
     session_set_fn = APR_RETRIEVE_OPTIONAL_FN(ap_session_set);
@@ -1258,7 +1233,7 @@ static int ssg_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void ssg_register_hooks(apr_pool_t *p)
 {
-    static const char * const after_session[] = {"mod_session.c", NULL};
+    static const char *const after_session[] = {"mod_session.c", NULL};
     (void)p;
 
     /* outermost layer: signs whatever mod_session(_crypto) produced */
@@ -1266,19 +1241,15 @@ static void ssg_register_hooks(apr_pool_t *p)
     /* innermost on the way in: nothing reads a payload we did not verify */
     ap_hook_session_decode(ssg_session_decode, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* after mod_session's own decoder: judge SessionMaxAge, note the identity */
-    ap_hook_session_decode(ssg_session_decode_done, after_session, NULL,
-                           APR_HOOK_REALLY_LAST);
+    ap_hook_session_decode(ssg_session_decode_done, after_session, NULL, APR_HOOK_REALLY_LAST);
 
     /* AuthType session-sign: identity from the verified session */
-    ap_hook_check_authn(ssg_check_authn, NULL, NULL, APR_HOOK_MIDDLE,
-                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_authn(ssg_check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_note_auth_failure(ssg_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
     /* first: wraps mod_authz_core to turn 401-for-an-identified-user into 403 */
-    ap_hook_check_authz(ssg_authz_wrapper, NULL, NULL, APR_HOOK_FIRST,
-                        AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "session-attr",
-                              AUTHZ_PROVIDER_VERSION, &ssg_authz_session_attr,
-                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_authz(ssg_authz_wrapper, NULL, NULL, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "session-attr", AUTHZ_PROVIDER_VERSION,
+                              &ssg_authz_session_attr, AP_AUTH_INTERNAL_PER_CONF);
 
     ap_hook_handler(ssg_login_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ssg_logout_handler, NULL, NULL, APR_HOOK_MIDDLE);
@@ -1289,12 +1260,5 @@ static void ssg_register_hooks(apr_pool_t *p)
 }
 
 AP_DECLARE_MODULE(session_sign) = {
-    STANDARD20_MODULE_STUFF,
-    ssg_create_dir,
-    ssg_merge_dir,
-    NULL,
-    NULL,
-    ssg_cmds,
-    ssg_register_hooks,
-    AP_MODULE_FLAG_NONE
-};
+    STANDARD20_MODULE_STUFF, ssg_create_dir,     ssg_merge_dir, NULL, NULL, ssg_cmds,
+    ssg_register_hooks,      AP_MODULE_FLAG_NONE};

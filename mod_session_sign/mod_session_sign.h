@@ -18,12 +18,13 @@
 #include "httpd.h"
 
 /* How this request's session fared. */
-#define SESSION_SIGN_ABSENT            0  /* no session presented */
-#define SESSION_SIGN_VERIFIED          1  /* signed with the current key */
-#define SESSION_SIGN_VERIFIED_OLD_KEY  2  /* signed with an older key; re-signed on save */
-#define SESSION_SIGN_INVALID           3  /* tampered, malformed, unknown key, other context, future */
-#define SESSION_SIGN_EXPIRED           4  /* SessionMaxAge or SessionSignMaxLifetime exceeded */
-#define SESSION_SIGN_UNCONFIGURED     -1  /* no SessionSignKey/SessionSignKeyFile in this scope,
+#define SESSION_SIGN_ABSENT           0 /* no session presented */
+#define SESSION_SIGN_VERIFIED         1 /* signed with the current key */
+#define SESSION_SIGN_VERIFIED_OLD_KEY 2 /* signed with an older key; re-signed on save */
+#define SESSION_SIGN_INVALID          3 /* tampered, malformed, unknown key, other context, future */
+#define SESSION_SIGN_EXPIRED          4 /* SessionMaxAge or SessionSignMaxLifetime exceeded */
+#define SESSION_SIGN_UNCONFIGURED                                                                  \
+    -1 /* no SessionSignKey/SessionSignKeyFile in this scope,
                                            * or mod_session not enabled/configured here */
 
 /**
@@ -36,7 +37,7 @@
  * @return one of the SESSION_SIGN_* values above
  */
 APR_DECLARE_OPTIONAL_FN(int, session_sign_status,
-                        (request_rec *r, const char **user, const char **reason));
+                        (request_rec * r, const char **user, const char **reason));
 
 /** @return a short name for a status ("verified", "absent", ...). */
 APR_DECLARE_OPTIONAL_FN(const char *, session_sign_status_name, (int status));

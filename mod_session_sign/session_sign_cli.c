@@ -25,12 +25,13 @@
 
 static void usage(void)
 {
-    fprintf(stderr,
-        "usage: session-sign genkey\n"
-        "       session-sign sign   (--key SECRET ... | --key-file PATH) [--context C] [--iat SECONDS] PAYLOAD|-\n"
-        "       session-sign verify (--key SECRET ... | --key-file PATH) [--context C] [--max-lifetime S] [--now SECONDS] TOKEN|-\n"
-        "The secret may also come from the SESSION_SIGN_KEY environment variable.\n"
-        "The default context is \"default\", as in mod_session_sign.\n");
+    fprintf(stderr, "usage: session-sign genkey\n"
+                    "       session-sign sign   (--key SECRET ... | --key-file PATH) [--context C] "
+                    "[--iat SECONDS] PAYLOAD|-\n"
+                    "       session-sign verify (--key SECRET ... | --key-file PATH) [--context C] "
+                    "[--max-lifetime S] [--now SECONDS] TOKEN|-\n"
+                    "The secret may also come from the SESSION_SIGN_KEY environment variable.\n"
+                    "The default context is \"default\", as in mod_session_sign.\n");
 }
 
 static char *read_stdin(apr_pool_t *p)
@@ -60,7 +61,7 @@ static char *read_stdin(apr_pool_t *p)
         }
     }
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
-        len--;                          /* one trailing line end from echo */
+        len--; /* one trailing line end from echo */
     }
     out = apr_pstrmemdup(p, buf, len);
     free(buf);
@@ -87,8 +88,10 @@ static int load_keyfile(apr_pool_t *p, ssg_ring_t *ring, const char *path)
         return -1;
     }
     if (got > 65536) {
-        fprintf(stderr, "session-sign: key file %s: larger than 65536 bytes, "
-                "as mod_session_sign refuses it\n", path);
+        fprintf(stderr,
+                "session-sign: key file %s: larger than 65536 bytes, "
+                "as mod_session_sign refuses it\n",
+                path);
         memset(buf, 0, sizeof(buf));
         return -1;
     }
@@ -223,7 +226,9 @@ int main(int argc, const char *const *argv)
         }
         tok = ssg_sign(p, ring, context, iat, arg, strlen(arg));
         if (!tok) {
-            fprintf(stderr, "session-sign: cannot sign (empty or oversized payload, or context over %d bytes)\n",
+            fprintf(stderr,
+                    "session-sign: cannot sign (empty or oversized payload, or context over %d "
+                    "bytes)\n",
                     SSG_MAX_CONTEXT_LEN);
             return 2;
         }
@@ -236,11 +241,11 @@ int main(int argc, const char *const *argv)
         if (!now) {
             now = apr_time_sec(apr_time_now());
         }
-        st = ssg_verify(p, ring, context, now, max_lifetime, SSG_CLOCK_SKEW,
-                        arg, strlen(arg), &res);
+        st =
+            ssg_verify(p, ring, context, now, max_lifetime, SSG_CLOCK_SKEW, arg, strlen(arg), &res);
         if (ssg_status_ok(st)) {
-            printf("valid key=%d kid=%s iat=%" APR_INT64_T_FMT "\n%s\n",
-                   res.key_index, res.kid, res.iat, res.payload);
+            printf("valid key=%d kid=%s iat=%" APR_INT64_T_FMT "\n%s\n", res.key_index, res.kid,
+                   res.iat, res.payload);
             rc = 0;
         }
         else {

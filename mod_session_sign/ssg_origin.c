@@ -8,13 +8,12 @@
 
 #include <string.h>
 
-#define IS_DIGIT(c)  ((c) >= '0' && (c) <= '9')
-#define IS_ALPHA(c)  (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
-#define IS_HEX(c)    (IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'f') \
-                      || ((c) >= 'A' && (c) <= 'F'))
-#define TO_LOWER(c)  (((c) >= 'A' && (c) <= 'Z') ? (char)((c) + ('a' - 'A')) : (char)(c))
+#define IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define IS_ALPHA(c) (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define IS_HEX(c)   (IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F'))
+#define TO_LOWER(c) (((c) >= 'A' && (c) <= 'Z') ? (char)((c) + ('a' - 'A')) : (char)(c))
 
-#define IPV6_TEXT_MAX  45   /* "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" */
+#define IPV6_TEXT_MAX 45 /* "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255" */
 
 /* bytes never allowed in an Origin or Host value */
 static int is_ctl(unsigned char c)
@@ -39,7 +38,7 @@ static int hex_value(unsigned char c)
  */
 static int parse_scheme(const char *s, apr_size_t len, char *out)
 {
-    static const char *const names[] = { "http", "https" };
+    static const char *const names[] = {"http", "https"};
     apr_size_t i, k;
 
     for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
@@ -123,7 +122,7 @@ static int parse_ipv6(const char *s, apr_size_t len, unsigned pieces[8])
         }
         if (s[p] == ':') {
             if (compress != -1) {
-                return -1;                 /* a second "::" */
+                return -1; /* a second "::" */
             }
             p++;
             compress = ++idx;
@@ -140,7 +139,7 @@ static int parse_ipv6(const char *s, apr_size_t len, unsigned pieces[8])
             if (n == 0 || idx > 6) {
                 return -1;
             }
-            p -= n;                        /* reparse the piece as decimal */
+            p -= n; /* reparse the piece as decimal */
             while (p < len) {
                 unsigned v = 0;
                 apr_size_t start;
@@ -157,7 +156,7 @@ static int parse_ipv6(const char *s, apr_size_t len, unsigned pieces[8])
                 start = p;
                 while (p < len && IS_DIGIT(s[p])) {
                     if (p > start && s[start] == '0') {
-                        return -1;         /* leading zero */
+                        return -1; /* leading zero */
                     }
                     v = v * 10 + (unsigned)(s[p] - '0');
                     if (v > 255) {
@@ -179,11 +178,11 @@ static int parse_ipv6(const char *s, apr_size_t len, unsigned pieces[8])
         if (p < len && s[p] == ':') {
             p++;
             if (p >= len) {
-                return -1;                 /* trailing single ':' */
+                return -1; /* trailing single ':' */
             }
         }
         else if (p < len) {
-            return -1;                     /* not hex, ':' or '.' */
+            return -1; /* not hex, ':' or '.' */
         }
         pieces[idx++] = value;
     }
@@ -292,8 +291,7 @@ static int parse_host(const char *s, apr_size_t len, char *out)
     if (s[0] == '[') {
         unsigned pieces[8];
 
-        if (len < 2 || s[len - 1] != ']'
-            || parse_ipv6(s + 1, len - 2, pieces) != 0) {
+        if (len < 2 || s[len - 1] != ']' || parse_ipv6(s + 1, len - 2, pieces) != 0) {
             return -1;
         }
         ipv6_serialise(pieces, out);
@@ -306,8 +304,7 @@ static int parse_host(const char *s, apr_size_t len, char *out)
         if (i == len || s[i] == '.') {
             apr_size_t n = i - label_start;
 
-            if (n == 0 || n > SSG_ORIGIN_LABEL_MAX
-                || s[label_start] == '-' || s[i - 1] == '-') {
+            if (n == 0 || n > SSG_ORIGIN_LABEL_MAX || s[label_start] == '-' || s[i - 1] == '-') {
                 return -1;
             }
             label_start = i + 1;
@@ -321,8 +318,7 @@ static int parse_host(const char *s, apr_size_t len, char *out)
     while (label_start > 0 && s[label_start - 1] != '.') {
         label_start--;
     }
-    if (label_is_numeric(s + label_start, len - label_start)
-        && valid_ipv4(s, len) != 0) {
+    if (label_is_numeric(s + label_start, len - label_start) && valid_ipv4(s, len) != 0) {
         return -1;
     }
     for (i = 0; i < len; i++) {
@@ -354,8 +350,7 @@ static unsigned parse_port(const char *s, apr_size_t len)
  * authority = host [ ":" port ], no userinfo. Fills out->host, out->port
  * (0 if none given) and out->port_explicit.
  */
-static ssg_origin_status_e parse_authority(const char *s, apr_size_t len,
-                                           ssg_origin_t *out)
+static ssg_origin_status_e parse_authority(const char *s, apr_size_t len, ssg_origin_t *out)
 {
     apr_size_t host_len;
     const char *colon;
@@ -374,7 +369,7 @@ static ssg_origin_status_e parse_authority(const char *s, apr_size_t len,
         }
         host_len = (apr_size_t)(close - s) + 1;
         if (host_len < len && s[host_len] != ':') {
-            return SSG_ORIGIN_BAD_HOST;    /* junk after ']' */
+            return SSG_ORIGIN_BAD_HOST; /* junk after ']' */
         }
     }
     else {
@@ -386,7 +381,7 @@ static ssg_origin_status_e parse_authority(const char *s, apr_size_t len,
     }
     out->port = 0;
     out->port_explicit = 0;
-    if (host_len < len) {                  /* s[host_len] == ':' */
+    if (host_len < len) { /* s[host_len] == ':' */
         out->port = parse_port(s + host_len + 1, len - host_len - 1);
         if (out->port == 0) {
             return SSG_ORIGIN_BAD_PORT;
@@ -409,8 +404,7 @@ static apr_size_t split_scheme(const char *s, apr_size_t len, ssg_origin_t *out)
         return 0;
     }
     n = (apr_size_t)(colon - s);
-    if (n + 3 > len || s[n + 1] != '/' || s[n + 2] != '/'
-        || parse_scheme(s, n, out->scheme) != 0) {
+    if (n + 3 > len || s[n + 1] != '/' || s[n + 2] != '/' || parse_scheme(s, n, out->scheme) != 0) {
         return 0;
     }
     return n + 3;
@@ -429,8 +423,7 @@ static apr_size_t authority_len(const char *s, apr_size_t len)
     return i;
 }
 
-ssg_origin_status_e ssg_origin_parse(const char *s, apr_size_t len,
-                                     ssg_origin_t *out)
+ssg_origin_status_e ssg_origin_parse(const char *s, apr_size_t len, ssg_origin_t *out)
 {
     ssg_origin_status_e st;
     apr_size_t i, start, alen;
@@ -478,16 +471,16 @@ ssg_origin_status_e ssg_origin_parse(const char *s, apr_size_t len,
 const char *ssg_origin_status_str(ssg_origin_status_e st)
 {
     switch (st) {
-    case SSG_ORIGIN_OK:         return "valid origin";
-    case SSG_ORIGIN_NULL:       return "opaque origin \"null\"";
+    case SSG_ORIGIN_OK: return "valid origin";
+    case SSG_ORIGIN_NULL: return "opaque origin \"null\"";
     case SSG_ORIGIN_BAD_SCHEME: return "scheme not http or https";
-    case SSG_ORIGIN_USERINFO:   return "userinfo in origin";
-    case SSG_ORIGIN_PATH:       return "path, query or fragment in origin";
-    case SSG_ORIGIN_BAD_HOST:   return "invalid host";
-    case SSG_ORIGIN_BAD_PORT:   return "invalid port";
-    case SSG_ORIGIN_CTL:        return "control byte, space or comma in origin";
-    case SSG_ORIGIN_EMPTY:      return "empty origin";
-    case SSG_ORIGIN_TOO_LONG:   return "origin too long";
+    case SSG_ORIGIN_USERINFO: return "userinfo in origin";
+    case SSG_ORIGIN_PATH: return "path, query or fragment in origin";
+    case SSG_ORIGIN_BAD_HOST: return "invalid host";
+    case SSG_ORIGIN_BAD_PORT: return "invalid port";
+    case SSG_ORIGIN_CTL: return "control byte, space or comma in origin";
+    case SSG_ORIGIN_EMPTY: return "empty origin";
+    case SSG_ORIGIN_TOO_LONG: return "origin too long";
     }
     return "unknown";
 }
@@ -508,12 +501,11 @@ static int parse_host_header(const char *host, apr_size_t len, ssg_origin_t *out
     return parse_authority(host, len, out) == SSG_ORIGIN_OK ? 0 : -1;
 }
 
-int ssg_host_parse(const char *host, apr_size_t len, const char *scheme,
-                   ssg_origin_t *out)
+int ssg_host_parse(const char *host, apr_size_t len, const char *scheme, ssg_origin_t *out)
 {
     memset(out, 0, sizeof(*out));
-    if (!scheme || parse_scheme(scheme, strlen(scheme), out->scheme) != 0
-        || parse_host_header(host, len, out) != 0) {
+    if (!scheme || parse_scheme(scheme, strlen(scheme), out->scheme) != 0 ||
+        parse_host_header(host, len, out) != 0) {
         memset(out, 0, sizeof(*out));
         return -1;
     }
@@ -528,9 +520,7 @@ int ssg_origin_equal(const ssg_origin_t *a, const ssg_origin_t *b)
     if (!a || !b) {
         return 0;
     }
-    return strcmp(a->scheme, b->scheme) == 0
-           && strcmp(a->host, b->host) == 0
-           && a->port == b->port;
+    return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 && a->port == b->port;
 }
 
 int ssg_origin_same_as_host(const ssg_origin_t *origin, const char *host_header,
@@ -558,8 +548,7 @@ int ssg_origin_same_as_host(const ssg_origin_t *origin, const char *host_header,
     return strcmp(origin->host, req.host) == 0 && origin->port == req.port;
 }
 
-int ssg_origin_from_referer(const char *referer, apr_size_t len,
-                            ssg_origin_t *out)
+int ssg_origin_from_referer(const char *referer, apr_size_t len, ssg_origin_t *out)
 {
     apr_size_t i, start, alen;
     const char *auth;
@@ -581,8 +570,8 @@ int ssg_origin_from_referer(const char *referer, apr_size_t len,
     }
     auth = referer + start;
     alen = authority_len(auth, len - start);
-    if (alen > SSG_ORIGIN_MAX_LEN || memchr(auth, ',', alen)
-        || parse_authority(auth, alen, out) != SSG_ORIGIN_OK) {
+    if (alen > SSG_ORIGIN_MAX_LEN || memchr(auth, ',', alen) ||
+        parse_authority(auth, alen, out) != SSG_ORIGIN_OK) {
         memset(out, 0, sizeof(*out));
         return -1;
     }

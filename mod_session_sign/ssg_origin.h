@@ -41,28 +41,28 @@
 
 #include <apr.h>
 
-#define SSG_ORIGIN_MAX_LEN      1024    /* longer Origin values are refused unread */
-#define SSG_ORIGIN_HOST_MAX     253     /* reg-name, bytes */
-#define SSG_ORIGIN_LABEL_MAX    63      /* one DNS label, bytes */
+#define SSG_ORIGIN_MAX_LEN   1024 /* longer Origin values are refused unread */
+#define SSG_ORIGIN_HOST_MAX  253  /* reg-name, bytes */
+#define SSG_ORIGIN_LABEL_MAX 63   /* one DNS label, bytes */
 
 typedef struct {
-    char scheme[6];      /* "http" or "https", lowercase */
-    char host[256];      /* lowercase; IPv6 literal normalised, with brackets "[::1]" */
-    unsigned port;       /* explicit or default (80/443): the effective port */
-    int port_explicit;   /* 1 if a port was written, even the default one */
+    char scheme[6];    /* "http" or "https", lowercase */
+    char host[256];    /* lowercase; IPv6 literal normalised, with brackets "[::1]" */
+    unsigned port;     /* explicit or default (80/443): the effective port */
+    int port_explicit; /* 1 if a port was written, even the default one */
 } ssg_origin_t;
 
 typedef enum {
     SSG_ORIGIN_OK = 0,
-    SSG_ORIGIN_NULL,        /* the literal "null" (opaque origin) */
-    SSG_ORIGIN_BAD_SCHEME,  /* not "http://" or "https://" */
-    SSG_ORIGIN_USERINFO,    /* '@' in the authority */
-    SSG_ORIGIN_PATH,        /* path, query, fragment or trailing slash */
+    SSG_ORIGIN_NULL,       /* the literal "null" (opaque origin) */
+    SSG_ORIGIN_BAD_SCHEME, /* not "http://" or "https://" */
+    SSG_ORIGIN_USERINFO,   /* '@' in the authority */
+    SSG_ORIGIN_PATH,       /* path, query, fragment or trailing slash */
     SSG_ORIGIN_BAD_HOST,
     SSG_ORIGIN_BAD_PORT,
-    SSG_ORIGIN_CTL,         /* NUL, control byte, space, DEL, or ',' (merged headers) */
+    SSG_ORIGIN_CTL, /* NUL, control byte, space, DEL, or ',' (merged headers) */
     SSG_ORIGIN_EMPTY,
-    SSG_ORIGIN_TOO_LONG     /* longer than SSG_ORIGIN_MAX_LEN */
+    SSG_ORIGIN_TOO_LONG /* longer than SSG_ORIGIN_MAX_LEN */
 } ssg_origin_status_e;
 
 /**
@@ -76,8 +76,7 @@ typedef enum {
  *         order: EMPTY, TOO_LONG, CTL, NULL, BAD_SCHEME, USERINFO, PATH,
  *         BAD_HOST, BAD_PORT.
  */
-ssg_origin_status_e ssg_origin_parse(const char *s, apr_size_t len,
-                                     ssg_origin_t *out);
+ssg_origin_status_e ssg_origin_parse(const char *s, apr_size_t len, ssg_origin_t *out);
 
 /** @return a short, fixed, log-safe reason ("path in origin", ...). */
 const char *ssg_origin_status_str(ssg_origin_status_e st);
@@ -91,8 +90,7 @@ const char *ssg_origin_status_str(ssg_origin_status_e st);
  * @pre out != NULL
  * @return 0 and *out filled, or -1 (also for a NULL/unknown scheme).
  */
-int ssg_host_parse(const char *host, apr_size_t len, const char *scheme,
-                   ssg_origin_t *out);
+int ssg_host_parse(const char *host, apr_size_t len, const char *scheme, ssg_origin_t *out);
 
 /**
  * @return 1 if both origins have the same scheme, host and effective port
@@ -124,8 +122,7 @@ int ssg_origin_same_as_host(const ssg_origin_t *origin, const char *host_header,
  * @pre out != NULL
  * @return 0 and *out filled, or -1.
  */
-int ssg_origin_from_referer(const char *referer, apr_size_t len,
-                            ssg_origin_t *out);
+int ssg_origin_from_referer(const char *referer, apr_size_t len, ssg_origin_t *out);
 
 /**
  * @param host  a host as normalised by the parsers above

@@ -18,7 +18,7 @@
 #include <openssl/rand.h>
 
 typedef struct {
-    EVP_MAC_CTX *ctx;                 /* keyed, prefix absorbed; never mutated */
+    EVP_MAC_CTX *ctx; /* keyed, prefix absorbed; never mutated */
     char kid[SSG_KID_LEN + 1];
 } ssg_key_t;
 
@@ -26,13 +26,14 @@ struct ssg_ring_t {
     apr_pool_t *pool;
     int nkeys;
     ssg_key_t keys[SSG_MAX_KEYS];
-    unsigned char fp[SSG_MAX_KEYS][32];   /* SHA-256 of each secret: duplicates */
+    unsigned char fp[SSG_MAX_KEYS][32]; /* SHA-256 of each secret: duplicates */
 };
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /* 0..63 for base64url characters, 0xff otherwise */
+/* clang-format off */
 static const unsigned char b64_value[256] = {
 #define XX 0xff
     XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,
@@ -53,6 +54,7 @@ static const unsigned char b64_value[256] = {
     XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX,XX
 #undef XX
 };
+/* clang-format on */
 
 apr_size_t ssg_b64url_encoded_len(apr_size_t len)
 {
@@ -65,8 +67,8 @@ void ssg_b64url_encode(char *out, const unsigned char *in, apr_size_t len)
     char *o = out;
 
     for (; i + 3 <= len; i += 3) {
-        unsigned long v = ((unsigned long)in[i] << 16)
-                          | ((unsigned long)in[i + 1] << 8) | in[i + 2];
+        unsigned long v =
+            ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
         *o++ = b64_alphabet[(v >> 18) & 63];
         *o++ = b64_alphabet[(v >> 12) & 63];
         *o++ = b64_alphabet[(v >> 6) & 63];
@@ -78,8 +80,7 @@ void ssg_b64url_encode(char *out, const unsigned char *in, apr_size_t len)
         *o++ = b64_alphabet[(v >> 12) & 63];
     }
     else if (len - i == 2) {
-        unsigned long v = ((unsigned long)in[i] << 16)
-                          | ((unsigned long)in[i + 1] << 8);
+        unsigned long v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8);
         *o++ = b64_alphabet[(v >> 18) & 63];
         *o++ = b64_alphabet[(v >> 12) & 63];
         *o++ = b64_alphabet[(v >> 6) & 63];
@@ -94,7 +95,7 @@ long ssg_b64url_decode(unsigned char *out, const char *in, apr_size_t len)
     long n = 0;
 
     if (len % 4 == 1) {
-        return -1;                         /* no length encodes this */
+        return -1; /* no length encodes this */
     }
     for (; i + 4 <= len; i += 4) {
         unsigned a = b64_value[s[i]], b = b64_value[s[i + 1]];
@@ -109,7 +110,7 @@ long ssg_b64url_decode(unsigned char *out, const char *in, apr_size_t len)
     if (len - i == 2) {
         unsigned a = b64_value[s[i]], b = b64_value[s[i + 1]];
         if (((a | b) & 0xc0) || (b & 0x0f)) {
-            return -1;                     /* invalid byte or trailing bits */
+            return -1; /* invalid byte or trailing bits */
         }
         out[n++] = (unsigned char)((a << 2) | (b >> 4));
     }
@@ -133,17 +134,17 @@ int ssg_random(unsigned char *buf, apr_size_t len)
 const char *ssg_status_str(ssg_status_e st)
 {
     switch (st) {
-    case SSG_OK:              return "valid";
-    case SSG_OK_OLD_KEY:      return "valid (older key)";
-    case SSG_ERR_EMPTY:       return "empty token";
-    case SSG_ERR_TOO_LONG:    return "token too long";
-    case SSG_ERR_MALFORMED:   return "malformed token";
-    case SSG_ERR_VERSION:     return "unknown token version";
+    case SSG_OK: return "valid";
+    case SSG_OK_OLD_KEY: return "valid (older key)";
+    case SSG_ERR_EMPTY: return "empty token";
+    case SSG_ERR_TOO_LONG: return "token too long";
+    case SSG_ERR_MALFORMED: return "malformed token";
+    case SSG_ERR_VERSION: return "unknown token version";
     case SSG_ERR_UNKNOWN_KEY: return "unknown key id";
-    case SSG_ERR_BAD_MAC:     return "bad signature";
-    case SSG_ERR_FUTURE:      return "issued in the future";
-    case SSG_ERR_EXPIRED:     return "lifetime exceeded";
-    case SSG_ERR_NO_KEY:      return "no signing key";
+    case SSG_ERR_BAD_MAC: return "bad signature";
+    case SSG_ERR_FUTURE: return "issued in the future";
+    case SSG_ERR_EXPIRED: return "lifetime exceeded";
+    case SSG_ERR_NO_KEY: return "no signing key";
     }
     return "unknown";
 }
@@ -200,15 +201,14 @@ static EVP_MAC_CTX *keyed_ctx(const unsigned char *secret, apr_size_t len)
         return NULL;
     }
     ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);                     /* the context holds its own reference */
+    EVP_MAC_free(mac); /* the context holds its own reference */
     if (!ctx) {
         return NULL;
     }
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
     params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(ctx, secret, len, params) != 1
-        || EVP_MAC_update(ctx, (const unsigned char *)mac_prefix,
-                          MAC_PREFIX_LEN) != 1) {
+    if (EVP_MAC_init(ctx, secret, len, params) != 1 ||
+        EVP_MAC_update(ctx, (const unsigned char *)mac_prefix, MAC_PREFIX_LEN) != 1) {
         EVP_MAC_CTX_free(ctx);
         return NULL;
     }
@@ -261,10 +261,9 @@ const char *ssg_ring_add(ssg_ring_t *ring, const char *secret, apr_size_t len)
         unsigned char kd[32];
         unsigned int kl = 0;
         static const char kid_label[] = SSG_KID_LABEL;
-        if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
-            || EVP_DigestUpdate(md, kid_label, sizeof(kid_label)) != 1 /* with NUL */
-            || EVP_DigestUpdate(md, secret, len) != 1
-            || EVP_DigestFinal_ex(md, kd, &kl) != 1) {
+        if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+            EVP_DigestUpdate(md, kid_label, sizeof(kid_label)) != 1 /* with NUL */
+            || EVP_DigestUpdate(md, secret, len) != 1 || EVP_DigestFinal_ex(md, kd, &kl) != 1) {
             EVP_MD_CTX_free(md);
             return "OpenSSL failed to derive the key id";
         }
@@ -286,8 +285,8 @@ const char *ssg_ring_add(ssg_ring_t *ring, const char *secret, apr_size_t len)
     return NULL;
 }
 
-const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring,
-                                   const char *text, apr_size_t len)
+const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const char *text,
+                                   apr_size_t len)
 {
     apr_size_t pos = 0;
     int lineno = 0, added = 0;
@@ -301,14 +300,14 @@ const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring,
         }
         end = pos;
         if (pos < len) {
-            pos++;                          /* skip the newline */
+            pos++; /* skip the newline */
         }
         lineno++;
         while (start < end && (text[start] == ' ' || text[start] == '\t')) {
             start++;
         }
-        while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t'
-                               || text[end - 1] == '\r')) {
+        while (end > start &&
+               (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r')) {
             end--;
         }
         if (start == end || text[start] == '#') {
@@ -327,9 +326,8 @@ const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring,
 }
 
 /* Fill buf with: kid NUL iat NUL u32be(len ctx) ctx. @return its length. */
-static apr_size_t mac_header(unsigned char *buf, const char *kid,
-                             const char *iat, apr_size_t iat_len,
-                             const char *context, apr_size_t ctx_len)
+static apr_size_t mac_header(unsigned char *buf, const char *kid, const char *iat,
+                             apr_size_t iat_len, const char *context, apr_size_t ctx_len)
 {
     apr_size_t n = 0;
 
@@ -348,12 +346,10 @@ static apr_size_t mac_header(unsigned char *buf, const char *kid,
     return n;
 }
 
-#define MAC_HEADER_MAX (SSG_KID_LEN + 1 + SSG_MAX_IAT_DIGITS + 1 + 4 \
-                        + SSG_MAX_CONTEXT_LEN)
+#define MAC_HEADER_MAX (SSG_KID_LEN + 1 + SSG_MAX_IAT_DIGITS + 1 + 4 + SSG_MAX_CONTEXT_LEN)
 
-static int compute_mac(const ssg_key_t *k, const unsigned char *hdr,
-                       apr_size_t hdr_len, const unsigned char *payload,
-                       apr_size_t payload_len, unsigned char *out)
+static int compute_mac(const ssg_key_t *k, const unsigned char *hdr, apr_size_t hdr_len,
+                       const unsigned char *payload, apr_size_t payload_len, unsigned char *out)
 {
     EVP_MAC_CTX *c = EVP_MAC_CTX_dup(k->ctx);
     size_t outl = 0;
@@ -362,16 +358,14 @@ static int compute_mac(const ssg_key_t *k, const unsigned char *hdr,
     if (!c) {
         return -1;
     }
-    ok = EVP_MAC_update(c, hdr, hdr_len) == 1
-         && EVP_MAC_update(c, payload, payload_len) == 1
-         && EVP_MAC_final(c, out, &outl, SSG_MAC_LEN) == 1
-         && outl == SSG_MAC_LEN;
+    ok = EVP_MAC_update(c, hdr, hdr_len) == 1 && EVP_MAC_update(c, payload, payload_len) == 1 &&
+         EVP_MAC_final(c, out, &outl, SSG_MAC_LEN) == 1 && outl == SSG_MAC_LEN;
     EVP_MAC_CTX_free(c);
     return ok ? 0 : -1;
 }
 
-char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context,
-               apr_int64_t iat, const char *payload, apr_size_t payload_len)
+char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, apr_int64_t iat,
+               const char *payload, apr_size_t payload_len)
 {
     unsigned char hdr[MAC_HEADER_MAX];
     unsigned char mac[SSG_MAC_LEN];
@@ -380,8 +374,8 @@ char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context,
     const ssg_key_t *k;
     char *tok, *o;
 
-    if (!ring || ring->nkeys < 1 || !payload || payload_len < 1
-        || payload_len > SSG_MAX_TOKEN_LEN || iat < 1) {
+    if (!ring || ring->nkeys < 1 || !payload || payload_len < 1 ||
+        payload_len > SSG_MAX_TOKEN_LEN || iat < 1) {
         return NULL;
     }
     context = context ? context : "";
@@ -396,12 +390,11 @@ char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context,
     plen = ssg_b64url_encoded_len(payload_len);
     total = 2 + 1 + SSG_KID_LEN + 1 + iat_len + 1 + plen + 1 + SSG_MAC_B64_LEN;
     if (total > SSG_MAX_TOKEN_LEN) {
-        return NULL;                     /* verify would refuse it */
+        return NULL; /* verify would refuse it */
     }
     k = &ring->keys[0];
     hlen = mac_header(hdr, k->kid, iat_s, iat_len, context, ctx_len);
-    if (compute_mac(k, hdr, hlen, (const unsigned char *)payload,
-                    payload_len, mac) != 0) {
+    if (compute_mac(k, hdr, hlen, (const unsigned char *)payload, payload_len, mac) != 0) {
         return NULL;
     }
     tok = apr_palloc(pool, total + 1);
@@ -422,11 +415,9 @@ char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context,
     return tok;
 }
 
-ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring,
-                        const char *context, apr_int64_t now,
-                        apr_int64_t max_lifetime, apr_int64_t skew,
-                        const char *token, apr_size_t token_len,
-                        ssg_result_t *res)
+ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring, const char *context,
+                        apr_int64_t now, apr_int64_t max_lifetime, apr_int64_t skew,
+                        const char *token, apr_size_t token_len, ssg_result_t *res)
 {
     const char *field[5];
     apr_size_t flen[5];
@@ -490,8 +481,8 @@ ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring,
         iat = iat * 10 + (c - '0');
     }
     /* mac: 43 characters of 32 bytes */
-    if (flen[4] != SSG_MAC_B64_LEN
-        || ssg_b64url_decode(mac_given, field[4], flen[4]) != SSG_MAC_LEN) {
+    if (flen[4] != SSG_MAC_B64_LEN ||
+        ssg_b64url_decode(mac_given, field[4], flen[4]) != SSG_MAC_LEN) {
         return SSG_ERR_MALFORMED;
     }
     /* payload: at least one byte */
@@ -522,8 +513,7 @@ ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring,
         return SSG_ERR_BAD_MAC;
     }
     hlen = mac_header(hdr, field[1], field[2], flen[2], context, ctx_len);
-    if (compute_mac(&ring->keys[ki], hdr, hlen, payload, (apr_size_t)plen,
-                    mac_calc) != 0) {
+    if (compute_mac(&ring->keys[ki], hdr, hlen, payload, (apr_size_t)plen, mac_calc) != 0) {
         return SSG_ERR_BAD_MAC;
     }
     if (CRYPTO_memcmp(mac_calc, mac_given, SSG_MAC_LEN) != 0) {

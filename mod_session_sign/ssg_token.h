@@ -35,42 +35,42 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-#define SSG_VERSION           "v1"
-#define SSG_LABEL             "mod_session_sign"
-#define SSG_KID_LABEL         "mod_session_sign key-id"
-#define SSG_MAC_LEN           32      /* HMAC-SHA256 output, bytes */
-#define SSG_MAC_B64_LEN       43      /* base64url of 32 bytes, no padding */
-#define SSG_KID_RAW_LEN       6
-#define SSG_KID_LEN           8       /* base64url of 6 bytes */
-#define SSG_MIN_SECRET_LEN    32      /* bytes */
-#define SSG_MAX_SECRET_LEN    1024
-#define SSG_MAX_IAT_DIGITS    12
-#define SSG_MAX_TOKEN_LEN     16384   /* longer tokens are refused unread */
-#define SSG_MAX_CONTEXT_LEN   255
-#define SSG_CLOCK_SKEW        60      /* seconds a token may come from the future */
-#define SSG_MAX_KEYS          16
+#define SSG_VERSION         "v1"
+#define SSG_LABEL           "mod_session_sign"
+#define SSG_KID_LABEL       "mod_session_sign key-id"
+#define SSG_MAC_LEN         32 /* HMAC-SHA256 output, bytes */
+#define SSG_MAC_B64_LEN     43 /* base64url of 32 bytes, no padding */
+#define SSG_KID_RAW_LEN     6
+#define SSG_KID_LEN         8  /* base64url of 6 bytes */
+#define SSG_MIN_SECRET_LEN  32 /* bytes */
+#define SSG_MAX_SECRET_LEN  1024
+#define SSG_MAX_IAT_DIGITS  12
+#define SSG_MAX_TOKEN_LEN   16384 /* longer tokens are refused unread */
+#define SSG_MAX_CONTEXT_LEN 255
+#define SSG_CLOCK_SKEW      60 /* seconds a token may come from the future */
+#define SSG_MAX_KEYS        16
 
 typedef enum {
-    SSG_OK = 0,            /* valid, signed with the current (first) key */
-    SSG_OK_OLD_KEY,        /* valid, signed with an older key of the ring */
-    SSG_ERR_EMPTY,         /* empty token */
-    SSG_ERR_TOO_LONG,      /* longer than SSG_MAX_TOKEN_LEN */
-    SSG_ERR_MALFORMED,     /* not five well-formed fields */
-    SSG_ERR_VERSION,       /* unknown version */
-    SSG_ERR_UNKNOWN_KEY,   /* key id not in the ring */
-    SSG_ERR_BAD_MAC,       /* signature does not verify (tampered, other context) */
-    SSG_ERR_FUTURE,        /* issued in the future beyond the skew */
-    SSG_ERR_EXPIRED,       /* older than the maximum lifetime */
-    SSG_ERR_NO_KEY         /* the ring is empty */
+    SSG_OK = 0,          /* valid, signed with the current (first) key */
+    SSG_OK_OLD_KEY,      /* valid, signed with an older key of the ring */
+    SSG_ERR_EMPTY,       /* empty token */
+    SSG_ERR_TOO_LONG,    /* longer than SSG_MAX_TOKEN_LEN */
+    SSG_ERR_MALFORMED,   /* not five well-formed fields */
+    SSG_ERR_VERSION,     /* unknown version */
+    SSG_ERR_UNKNOWN_KEY, /* key id not in the ring */
+    SSG_ERR_BAD_MAC,     /* signature does not verify (tampered, other context) */
+    SSG_ERR_FUTURE,      /* issued in the future beyond the skew */
+    SSG_ERR_EXPIRED,     /* older than the maximum lifetime */
+    SSG_ERR_NO_KEY       /* the ring is empty */
 } ssg_status_e;
 
 typedef struct ssg_ring_t ssg_ring_t;
 
 typedef struct {
-    const char *payload;        /* NUL-terminated, allocated from the pool */
+    const char *payload; /* NUL-terminated, allocated from the pool */
     apr_size_t payload_len;
-    apr_int64_t iat;            /* issued-at, seconds */
-    int key_index;              /* 0 = current key */
+    apr_int64_t iat; /* issued-at, seconds */
+    int key_index;   /* 0 = current key */
     char kid[SSG_KID_LEN + 1];
 } ssg_result_t;
 
@@ -105,16 +105,16 @@ const char *ssg_ring_kid(const ssg_ring_t *ring, int i);
  * @return NULL on success, else a message naming the line number and the
  *         problem ("line 3: secret shorter than 32 bytes").
  */
-const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring,
-                                   const char *text, apr_size_t len);
+const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const char *text,
+                                   apr_size_t len);
 
 /**
  * Sign a payload with the ring's first key.
  * @pre ring has at least one key, payload_len >= 1, context length <= SSG_MAX_CONTEXT_LEN
  * @return a NUL-terminated token from pool, or NULL if a precondition fails.
  */
-char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context,
-               apr_int64_t iat, const char *payload, apr_size_t payload_len);
+char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, apr_int64_t iat,
+               const char *payload, apr_size_t payload_len);
 
 /**
  * Verify a token strictly.
@@ -124,11 +124,9 @@ char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context,
  * @param res           filled on success (payload allocated from pool)
  * @return SSG_OK, SSG_OK_OLD_KEY or the reason it is refused.
  */
-ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring,
-                        const char *context, apr_int64_t now,
-                        apr_int64_t max_lifetime, apr_int64_t skew,
-                        const char *token, apr_size_t token_len,
-                        ssg_result_t *res);
+ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring, const char *context,
+                        apr_int64_t now, apr_int64_t max_lifetime, apr_int64_t skew,
+                        const char *token, apr_size_t token_len, ssg_result_t *res);
 
 /* base64url without padding, exposed for the CLI and the tests. */
 apr_size_t ssg_b64url_encoded_len(apr_size_t len);

@@ -86,8 +86,7 @@ ssg_return_e ssg_return_path_check(const char *path, apr_size_t len)
     /* one more round of percent-decoding: a path that a later hop decodes
      * must still be local. Malformed escapes are left as they are. */
     for (i = 0; i < len; i++) {
-        if (path[i] == '%' && i + 2 < len
-            && hexval(path[i + 1]) >= 0 && hexval(path[i + 2]) >= 0) {
+        if (path[i] == '%' && i + 2 < len && hexval(path[i + 1]) >= 0 && hexval(path[i + 2]) >= 0) {
             char c = (char)((hexval(path[i + 1]) << 4) | hexval(path[i + 2]));
             if (c == '\0') {
                 return SSG_RET_BAD_CHAR;
@@ -105,17 +104,16 @@ ssg_return_e ssg_return_path_check(const char *path, apr_size_t len)
 const char *ssg_return_str(ssg_return_e st)
 {
     switch (st) {
-    case SSG_RET_OK:        return "ok";
-    case SSG_RET_EMPTY:     return "empty return path";
-    case SSG_RET_TOO_LONG:  return "return path too long";
+    case SSG_RET_OK: return "ok";
+    case SSG_RET_EMPTY: return "empty return path";
+    case SSG_RET_TOO_LONG: return "return path too long";
     case SSG_RET_NOT_LOCAL: return "return is not a local path";
-    case SSG_RET_BAD_CHAR:  return "return path has a forbidden character";
+    case SSG_RET_BAD_CHAR: return "return path has a forbidden character";
     }
     return "unknown";
 }
 
-int ssg_query_get(apr_pool_t *pool, const char *query, const char *key,
-                  const char **value)
+int ssg_query_get(apr_pool_t *pool, const char *query, const char *key, const char **value)
 {
     apr_size_t klen = strlen(key);
     const char *p = query;
@@ -134,7 +132,7 @@ int ssg_query_get(apr_pool_t *pool, const char *query, const char *key,
 
         if (nlen == klen && memcmp(p, key, klen) == 0) {
             if (found) {
-                return -1;                   /* ambiguous: given twice */
+                return -1; /* ambiguous: given twice */
             }
             found = eq ? eq + 1 : p + len;
             found_len = eq ? len - nlen - 1 : 0;

@@ -11,10 +11,10 @@
 
 typedef enum {
     SSG_RET_OK = 0,
-    SSG_RET_EMPTY,          /* empty value */
+    SSG_RET_EMPTY, /* empty value */
     SSG_RET_TOO_LONG,
-    SSG_RET_NOT_LOCAL,      /* does not start with a single '/' (absolute URL, "//host", "/\\host") */
-    SSG_RET_BAD_CHAR        /* backslash, control character, space or non-ASCII byte */
+    SSG_RET_NOT_LOCAL, /* does not start with a single '/' (absolute URL, "//host", "/\\host") */
+    SSG_RET_BAD_CHAR   /* backslash, control character, space or non-ASCII byte */
 } ssg_return_e;
 
 /**
@@ -41,7 +41,6 @@ long ssg_form_decode(char *out, const char *in, apr_size_t len);
  * @return 0 and *value (decoded, from pool) or NULL if absent;
  *         -1 if the key appears more than once or its value is malformed.
  */
-int ssg_query_get(apr_pool_t *pool, const char *query, const char *key,
-                  const char **value);
+int ssg_query_get(apr_pool_t *pool, const char *query, const char *key, const char **value);
 
 #endif /* SSG_UTIL_H */

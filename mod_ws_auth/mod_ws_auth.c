@@ -30,17 +30,16 @@
 #include "mod_session_sign.h"
 
 /* the only symbol this module exports (built with -fvisibility=hidden) */
-extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default")))
-    ws_auth_module;
+extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) ws_auth_module;
 
-#define WSA_ENV             "WS_AUTH"
-#define WSA_NOTE            "ws-auth-verdict"
-#define WSA_SCOPE_UNSET     0
-#define WSA_SCOPE_ALL       1
-#define WSA_SCOPE_UPGRADE   2
-#define WSA_MISSING_UNSET   0
-#define WSA_MISSING_ALLOW   1
-#define WSA_MISSING_DENY    2
+#define WSA_ENV           "WS_AUTH"
+#define WSA_NOTE          "ws-auth-verdict"
+#define WSA_SCOPE_UNSET   0
+#define WSA_SCOPE_ALL     1
+#define WSA_SCOPE_UPGRADE 2
+#define WSA_MISSING_UNSET 0
+#define WSA_MISSING_ALLOW 1
+#define WSA_MISSING_DENY  2
 
 static APR_OPTIONAL_FN_TYPE(session_sign_status) *sign_status = NULL;
 static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get = NULL;
@@ -55,18 +54,18 @@ typedef struct {
 } wsa_forward_t;
 
 typedef struct {
-    int enabled;                      /* -1 unset, 0 off, 1 on */
-    int scope;                        /* WSA_SCOPE_* */
-    apr_array_header_t *origins;      /* wsa_origin_pattern_t; NULL: same origin */
-    int missing;                      /* WSA_MISSING_* */
-    apr_array_header_t *forward;      /* wsa_forward_t */
+    int enabled;                 /* -1 unset, 0 off, 1 on */
+    int scope;                   /* WSA_SCOPE_* */
+    apr_array_header_t *origins; /* wsa_origin_pattern_t; NULL: same origin */
+    int missing;                 /* WSA_MISSING_* */
+    apr_array_header_t *forward; /* wsa_forward_t */
 } wsa_dir_conf;
 
 /* What the gate decided for one request */
 typedef struct {
     int guarded;
-    int status;                       /* OK or the refusal status */
-    const char *reason;               /* the WS_AUTH value */
+    int status;         /* OK or the refusal status */
+    const char *reason; /* the WS_AUTH value */
     const char *user;
 } wsa_verdict_t;
 
@@ -140,12 +139,13 @@ static void wsa_forward(request_rec *r, const wsa_dir_conf *conf)
         const char *v = NULL;
         session_get(r, NULL, fw[i].key, &v);
         if (!v || !*v) {
-            continue;                      /* stripped already: backend sees nothing */
+            continue; /* stripped already: backend sees nothing */
         }
         if (!wsa_header_value_safe(v)) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "WSA0005: session value of '%s' is not a safe header "
-                          "value; %s not forwarded", fw[i].key, fw[i].header);
+                          "value; %s not forwarded",
+                          fw[i].key, fw[i].header);
             continue;
         }
         apr_table_set(r->headers_in, fw[i].header, v);
@@ -155,7 +155,7 @@ static void wsa_forward(request_rec *r, const wsa_dir_conf *conf)
 static int wsa_is_guarded(request_rec *r, const wsa_dir_conf *conf)
 {
     if (conf->scope != WSA_SCOPE_UPGRADE) {
-        return 1;                          /* all (default) */
+        return 1; /* all (default) */
     }
     return wsa_is_upgrade(apr_table_get(r->headers_in, "Connection"),
                           apr_table_get(r->headers_in, "Upgrade"));
@@ -188,25 +188,24 @@ static const char *wsa_check_origin(request_rec *r, const wsa_dir_conf *conf)
     {
         const char *host = apr_table_get(r->headers_in, "Host");
         if (!host && r->hostname) {
-            host = r->hostname;     /* HTTP/2: :authority becomes r->hostname */
+            host = r->hostname; /* HTTP/2: :authority becomes r->hostname */
         }
-        if (!host || !ssg_origin_same_as_host(&o, host, strlen(host),
-                                              ap_http_scheme(r))) {
+        if (!host || !ssg_origin_same_as_host(&o, host, strlen(host), ap_http_scheme(r))) {
             return "origin-mismatch";
         }
     }
     return NULL;
 }
 
-static int wsa_refuse(request_rec *r, wsa_verdict_t *v, int status,
-                      const char *reason, const char *detail)
+static int wsa_refuse(request_rec *r, wsa_verdict_t *v, int status, const char *reason,
+                      const char *detail)
 {
     v->status = status;
     v->reason = reason;
     apr_table_setn(r->subprocess_env, WSA_ENV, reason);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     if (v->user) {
-        r->user = (char *)v->user;        /* %u in the access log */
+        r->user = (char *)v->user; /* %u in the access log */
     }
     if (wsa_is_upgrade(apr_table_get(r->headers_in, "Connection"),
                        apr_table_get(r->headers_in, "Upgrade"))) {
@@ -214,10 +213,9 @@ static int wsa_refuse(request_rec *r, wsa_verdict_t *v, int status,
          * client fails the WebSocket connection anyway) */
         r->connection->keepalive = AP_CONN_CLOSE;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "WSA0001: %s %s refused: %s%s%s (%d)",
-                  r->method, ap_escape_logitem(r->pool, r->uri), reason,
-                  detail ? ": " : "", detail ? detail : "", status);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "WSA0001: %s %s refused: %s%s%s (%d)", r->method,
+                  ap_escape_logitem(r->pool, r->uri), reason, detail ? ": " : "",
+                  detail ? detail : "", status);
     return status;
 }
 
@@ -280,8 +278,8 @@ static int wsa_gate(request_rec *r)
     if (why) {
         const char *origin = apr_table_get(r->headers_in, "Origin");
         return wsa_refuse(r, v, HTTP_FORBIDDEN, why,
-                          origin ? ap_escape_logitem(r->pool,
-                                       apr_pstrndup(r->pool, origin, 200)) : NULL);
+                          origin ? ap_escape_logitem(r->pool, apr_pstrndup(r->pool, origin, 200))
+                                 : NULL);
     }
 
     switch (st) {
@@ -296,8 +294,7 @@ static int wsa_gate(request_rec *r)
         return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "expired-session", reason);
     case SESSION_SIGN_INVALID:
         return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "invalid-session", reason);
-    default:
-        return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "no-session", NULL);
+    default: return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "no-session", NULL);
     }
 
     wsa_forward(r, conf);
@@ -340,8 +337,8 @@ static int wsa_log_transaction(request_rec *r)
 {
     wsa_verdict_t *v = ap_get_module_config(r->request_config, &ws_auth_module);
 
-    if (v && v->guarded && v->status == OK
-        && (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
+    if (v && v->guarded && v->status == OK &&
+        (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
         v->reason = "authz-denied";
         apr_table_setn(r->subprocess_env, WSA_ENV, "authz-denied");
         if (!r->user && v->user) {
@@ -349,8 +346,8 @@ static int wsa_log_transaction(request_rec *r)
         }
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "WSA0002: %s %s refused: authz-denied by the Require "
-                      "lines (%d)", r->method,
-                      ap_escape_logitem(r->pool, r->uri), r->status);
+                      "lines (%d)",
+                      r->method, ap_escape_logitem(r->pool, r->uri), r->status);
     }
     return DECLINED;
 }
@@ -410,9 +407,11 @@ static const char *set_scope(cmd_parms *cmd, void *dconf, const char *arg)
         c->scope = WSA_SCOPE_UPGRADE;
     }
     else {
-        return apr_psprintf(cmd->pool, "WSAuthScope: unknown scope '%s'; use "
+        return apr_psprintf(cmd->pool,
+                            "WSAuthScope: unknown scope '%s'; use "
                             "'all' (every request, default) or 'upgrade' "
-                            "(WebSocket upgrade requests only)", arg);
+                            "(WebSocket upgrade requests only)",
+                            arg);
     }
     return NULL;
 }
@@ -429,7 +428,8 @@ static const char *add_origin(cmd_parms *cmd, void *dconf, const char *arg)
     p = apr_array_push(c->origins);
     err = wsa_origin_pattern_parse(arg, p);
     if (err) {
-        return apr_psprintf(cmd->pool, "WSAuthOrigin: '%s' is not a valid "
+        return apr_psprintf(cmd->pool,
+                            "WSAuthOrigin: '%s' is not a valid "
                             "origin: %s; write scheme://host[:port], e.g. "
                             "https://app.example.com or https://*.example.com",
                             arg, err);
@@ -448,33 +448,37 @@ static const char *set_missing(cmd_parms *cmd, void *dconf, const char *arg)
         c->missing = WSA_MISSING_DENY;
     }
     else {
-        return apr_psprintf(cmd->pool, "WSAuthOriginMissing: unknown value "
-                            "'%s'; use 'allow' (default) or 'deny'", arg);
+        return apr_psprintf(cmd->pool,
+                            "WSAuthOriginMissing: unknown value "
+                            "'%s'; use 'allow' (default) or 'deny'",
+                            arg);
     }
     return NULL;
 }
 
 static const char *const wsa_reserved_headers[] = {
-    "Host", "Connection", "Upgrade", "Content-Length", "Transfer-Encoding",
-    "TE", "Trailer", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization",
-    "Cookie", "Origin", "Expect", "Session", "X-Replace-Session", NULL
-};
+    "Host",   "Connection", "Upgrade",    "Content-Length",   "Transfer-Encoding",
+    "TE",     "Trailer",    "Keep-Alive", "Proxy-Connection", "Proxy-Authorization",
+    "Cookie", "Origin",     "Expect",     "Session",          "X-Replace-Session",
+    NULL};
 
-static const char *add_forward(cmd_parms *cmd, void *dconf, const char *hdr,
-                               const char *key)
+static const char *add_forward(cmd_parms *cmd, void *dconf, const char *hdr, const char *key)
 {
     wsa_dir_conf *c = dconf;
     wsa_forward_t *f;
     int i;
 
     if (!wsa_header_name_valid(hdr)) {
-        return apr_psprintf(cmd->pool, "WSAuthForwardHeader: '%s' is not a "
+        return apr_psprintf(cmd->pool,
+                            "WSAuthForwardHeader: '%s' is not a "
                             "valid header name; use letters, digits and "
-                            "-, e.g. X-Remote-User", hdr);
+                            "-, e.g. X-Remote-User",
+                            hdr);
     }
     for (i = 0; wsa_reserved_headers[i]; i++) {
         if (!strcasecmp(hdr, wsa_reserved_headers[i])) {
-            return apr_psprintf(cmd->pool, "WSAuthForwardHeader: '%s' is a "
+            return apr_psprintf(cmd->pool,
+                                "WSAuthForwardHeader: '%s' is a "
                                 "protocol header and cannot carry the "
                                 "identity; choose a name such as X-Remote-User",
                                 hdr);
@@ -509,25 +513,27 @@ static const command_rec wsa_cmds[] = {
                   "allow (default) or deny requests without an Origin header"),
     AP_INIT_TAKE2("WSAuthForwardHeader", add_forward, NULL, ACCESS_CONF,
                   "Header-Name session-key: send the session's value to the backend"),
-    {NULL}
-};
+    {NULL}};
 
 /* ------------------------------------------------------------------ */
 /* startup                                                             */
 
 static int wsa_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    (void)pconf; (void)plog; (void)ptemp;
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
     wsa_enabled_somewhere = 0;
     return OK;
 }
 
 /* check_config runs for `apache2 -t` too: a WSAuth that cannot be
  * enforced never gets as far as a running server. */
-static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog,
-                            apr_pool_t *ptemp, server_rec *s)
+static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
-    (void)pconf; (void)plog; (void)ptemp;
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
     sign_status = APR_RETRIEVE_OPTIONAL_FN(session_sign_status);
     session_get = APR_RETRIEVE_OPTIONAL_FN(ap_session_get);
     if (wsa_enabled_somewhere && (!sign_status || !session_get)) {
@@ -555,12 +561,5 @@ static void wsa_register_hooks(apr_pool_t *p)
 }
 
 AP_DECLARE_MODULE(ws_auth) = {
-    STANDARD20_MODULE_STUFF,
-    wsa_create_dir,
-    wsa_merge_dir,
-    NULL,
-    NULL,
-    wsa_cmds,
-    wsa_register_hooks,
-    AP_MODULE_FLAG_NONE
-};
+    STANDARD20_MODULE_STUFF, wsa_create_dir,     wsa_merge_dir, NULL, NULL, wsa_cmds,
+    wsa_register_hooks,      AP_MODULE_FLAG_NONE};

@@ -8,8 +8,8 @@
 
 #include <string.h>
 
-#define TO_LOWER(c)  (((c) >= 'A' && (c) <= 'Z') ? (char)((c) + ('a' - 'A')) : (char)(c))
-#define IS_OWS(c)    ((c) == ' ' || (c) == '\t')
+#define TO_LOWER(c) (((c) >= 'A' && (c) <= 'Z') ? (char)((c) + ('a' - 'A')) : (char)(c))
+#define IS_OWS(c)   ((c) == ' ' || (c) == '\t')
 
 static int ascii_casecmp_n(const char *a, const char *b, apr_size_t n)
 {
@@ -44,7 +44,7 @@ static int list_has(const char *value, const char *tok, int allow_version)
         while (*e && *e != ',') {
             e++;
         }
-        p = e;                             /* at ',' or NUL */
+        p = e; /* at ',' or NUL */
         while (b < e && IS_OWS(*b)) {
             b++;
         }
@@ -52,8 +52,8 @@ static int list_has(const char *value, const char *tok, int allow_version)
             e--;
         }
         n = (apr_size_t)(e - b);
-        if (n >= tlen && ascii_casecmp_n(b, tok, tlen) == 0
-            && (n == tlen || (allow_version && b[tlen] == '/'))) {
+        if (n >= tlen && ascii_casecmp_n(b, tok, tlen) == 0 &&
+            (n == tlen || (allow_version && b[tlen] == '/'))) {
             return 1;
         }
         if (!*p) {
@@ -81,22 +81,19 @@ int wsa_upgrade_is_websocket(const char *upgrade)
     return list_has(upgrade, "websocket", 1);
 }
 
-#define MSG_WILDCARD \
-    "wildcard must be the whole leftmost label, as in https://*.example.com"
+#define MSG_WILDCARD "wildcard must be the whole leftmost label, as in https://*.example.com"
 
 static const char *pattern_status_msg(ssg_origin_status_e st)
 {
     switch (st) {
-    case SSG_ORIGIN_OK:
-        return NULL;
+    case SSG_ORIGIN_OK: return NULL;
     case SSG_ORIGIN_NULL:
         return "\"null\" (the opaque origin of sandboxed frames, files and "
                "redirects) cannot be allowed";
     case SSG_ORIGIN_BAD_SCHEME:
         return "origin must start with http:// or https://, "
                "as in https://app.example.com";
-    case SSG_ORIGIN_USERINFO:
-        return "origin must not contain a user name or password ('@')";
+    case SSG_ORIGIN_USERINFO: return "origin must not contain a user name or password ('@')";
     case SSG_ORIGIN_PATH:
         return "origin must not have a path, query, fragment or trailing "
                "slash: write https://app.example.com, not "
@@ -104,15 +101,12 @@ static const char *pattern_status_msg(ssg_origin_status_e st)
     case SSG_ORIGIN_BAD_HOST:
         return "host must be a DNS name, an IPv4 address or a bracketed "
                "IPv6 address (no '_', '%', empty label or trailing dot)";
-    case SSG_ORIGIN_BAD_PORT:
-        return "port must be a number from 1 to 65535 without leading zeros";
+    case SSG_ORIGIN_BAD_PORT: return "port must be a number from 1 to 65535 without leading zeros";
     case SSG_ORIGIN_CTL:
         return "origin must not contain spaces, commas or control "
                "characters: give one origin per argument";
-    case SSG_ORIGIN_EMPTY:
-        return "empty origin: give an origin such as https://app.example.com";
-    case SSG_ORIGIN_TOO_LONG:
-        return "origin longer than 1024 bytes";
+    case SSG_ORIGIN_EMPTY: return "empty origin: give an origin such as https://app.example.com";
+    case SSG_ORIGIN_TOO_LONG: return "origin longer than 1024 bytes";
     }
     return "invalid origin";
 }
@@ -142,12 +136,11 @@ const char *wsa_origin_pattern_parse(const char *s, wsa_origin_pattern_t *out)
 
         /* the '*' must directly follow "://", then a '.'; one '*' only */
         sep = strstr(s, "://");
-        if (!sep || star != sep + 3 || star[1] != '.'
-            || strchr(star + 1, '*')) {
+        if (!sep || star != sep + 3 || star[1] != '.' || strchr(star + 1, '*')) {
             return MSG_WILDCARD;
         }
         n = (apr_size_t)(star - s);
-        memcpy(buf, s, n);                 /* "scheme://" */
+        memcpy(buf, s, n); /* "scheme://" */
         memcpy(buf + n, star + 2, len - n - 2);
         len -= 2;
         buf[len] = '\0';
@@ -175,8 +168,8 @@ int wsa_origin_pattern_match(const wsa_origin_pattern_t *p, const ssg_origin_t *
 {
     apr_size_t hl, sl;
 
-    if (!p || !o || p->o.scheme[0] == '\0' || o->scheme[0] == '\0'
-        || strcmp(p->o.scheme, o->scheme) != 0 || p->o.port != o->port) {
+    if (!p || !o || p->o.scheme[0] == '\0' || o->scheme[0] == '\0' ||
+        strcmp(p->o.scheme, o->scheme) != 0 || p->o.port != o->port) {
         return 0;
     }
     if (!p->wildcard) {
@@ -185,9 +178,8 @@ int wsa_origin_pattern_match(const wsa_origin_pattern_t *p, const ssg_origin_t *
     hl = strlen(o->host);
     sl = strlen(p->o.host);
     /* at least one byte of label, the '.', then the suffix */
-    if (sl == 0 || hl < sl + 2 || o->host[hl - sl - 1] != '.'
-        || o->host[0] == '.' || o->host[hl - sl - 2] == '.'
-        || o->host[0] == '[') {
+    if (sl == 0 || hl < sl + 2 || o->host[hl - sl - 1] != '.' || o->host[0] == '.' ||
+        o->host[hl - sl - 2] == '.' || o->host[0] == '[') {
         return 0;
     }
     return memcmp(o->host + hl - sl, p->o.host, sl) == 0;
@@ -196,8 +188,7 @@ int wsa_origin_pattern_match(const wsa_origin_pattern_t *p, const ssg_origin_t *
 /* RFC 9110 tchar */
 static int is_tchar(unsigned char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9')) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
         return 1;
     }
     return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;

@@ -20,8 +20,8 @@
 
 #include "ssg_origin.h"
 
-#define WSA_HEADER_NAME_MAX   64      /* bytes */
-#define WSA_HEADER_VALUE_MAX  4096    /* bytes */
+#define WSA_HEADER_NAME_MAX  64   /* bytes */
+#define WSA_HEADER_VALUE_MAX 4096 /* bytes */
 
 /**
  * Does a comma-separated header list (RFC 9110 section 5.6.1: elements

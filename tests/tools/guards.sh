@@ -12,7 +12,7 @@ ok()  { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 for m in mod_session_sign mod_ws_auth; do
-    code=$(grep -oE 'AP_INIT_[A-Z0-9_]+\("[A-Za-z]+"' "$m/$m.c" | sed -E 's/.*\("//; s/"//' | sort -u)
+    code=$(tr '\n' ' ' < "$m/$m.c" | grep -oE 'AP_INIT_[A-Z0-9_]+\( *"[A-Za-z]+"' | sed -E 's/.*"([A-Za-z]+)"/\1/' | sort -u)
     docs=$(grep -E '^### [A-Za-z]+ Directive$' "docs/$m.md" 2>/dev/null | sed -E 's/^### //; s/ Directive$//' | sort -u)
     if [ -n "$code" ] && [ "$code" = "$docs" ]; then
         ok "$m: directives in code == directives in docs/$m.md ($(echo "$code" | wc -l))"
@@ -54,6 +54,19 @@ for t in tests/unit/test_*.c; do
         bad "$t: tests never registered:$missing"
     fi
 done
+
+# house style (.clang-format: httpd's C style) for the module sources
+if command -v clang-format >/dev/null; then
+    for f in mod_session_sign/*.[ch] mod_ws_auth/*.[ch]; do
+        if clang-format --style=file --dry-run --Werror "$f" >/dev/null 2>&1; then
+            ok "$f: clang-format clean"
+        else
+            bad "$f: not clang-format clean (run: clang-format -i $f)"
+        fi
+    done
+else
+    bad "clang-format not installed"
+fi
 
 echo "guards: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
