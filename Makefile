@@ -101,8 +101,8 @@ SYSCONFDIR ?= /etc/apache2
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SYSCONFDIR)/mods-available $(DESTDIR)/usr/local/bin
-	install -m 644 $(SSG_SO) $(DESTDIR)$(LIBEXECDIR)/mod_session_sign.so
-	install -m 644 $(WSA_SO) $(DESTDIR)$(LIBEXECDIR)/mod_ws_auth.so
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(LIBEXECDIR) -n session_sign $(SSG_SO)
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(LIBEXECDIR) -n ws_auth $(WSA_SO)
 	install -m 644 conf/session_sign.load conf/session_sign.conf conf/ws_auth.load conf/ws_auth.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/mods-available/
 	install -m 755 $(CLI) $(DESTDIR)/usr/local/bin/session-sign
