@@ -48,7 +48,7 @@ $(SSG_SO): $(SSG_SRC) mod_session_sign/*.h | $(BUILD)
 	cd $(BUILD)/ssg && $(APXS) -c $(APXS_FLAGS) -o mod_session_sign.la \
 	    mod_session_sign.c ssg_token.c ssg_util.c ssg_origin.c -lcrypto >build.log 2>&1 \
 	    || { cat build.log; exit 1; }
-	cp $(BUILD)/ssg/.libs/mod_session_sign.so $@
+	cp $(BUILD)/ssg/.libs/mod_session_sign.so $@.tmp && mv -f $@.tmp $@
 
 $(WSA_SO): $(WSA_SRC) mod_ws_auth/*.h mod_session_sign/*.h | $(BUILD)
 	rm -rf $(BUILD)/wsa && mkdir -p $(BUILD)/wsa
@@ -56,7 +56,7 @@ $(WSA_SO): $(WSA_SRC) mod_ws_auth/*.h mod_session_sign/*.h | $(BUILD)
 	cd $(BUILD)/wsa && $(APXS) -c $(APXS_FLAGS) -o mod_ws_auth.la \
 	    mod_ws_auth.c wsa_core.c ssg_origin.c >build.log 2>&1 \
 	    || { cat build.log; exit 1; }
-	cp $(BUILD)/wsa/.libs/mod_ws_auth.so $@
+	cp $(BUILD)/wsa/.libs/mod_ws_auth.so $@.tmp && mv -f $@.tmp $@
 
 cli: $(CLI)
 
@@ -93,6 +93,9 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) guards
 	$(MAKE) integration
+	$(MAKE) e2e
+
+include mk/demo.mk
 
 # ---------------------------------------------------------------- install
 

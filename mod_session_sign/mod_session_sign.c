@@ -582,8 +582,8 @@ static const char *ssg_return_param(request_rec *r, int *bad)
     return v;
 }
 
-/* Is this POST from our own origin? Origin first, Referer second; a
- * request with neither (not a browser) passes. */
+/* Is this request from our own origin? Origin first, Referer second,
+ * Sec-Fetch-Site third; a request with none of them (not a browser) passes. */
 static int ssg_same_origin_post(request_rec *r)
 {
     const char *origin = apr_table_get(r->headers_in, "Origin");
@@ -603,7 +603,9 @@ static int ssg_same_origin_post(request_rec *r)
         }
     }
     else {
-        return 1;
+        /* no Origin, no Referer: a browser still says where it comes from */
+        const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+        return !site || !strcasecmp(site, "same-origin") || !strcasecmp(site, "none");
     }
     if (!host) {
         return 0;
@@ -900,6 +902,11 @@ static int ssg_logout_handler(request_rec *r)
     ret = ssg_return_param(r, &bad);
     if (bad) {
         return HTTP_BAD_REQUEST;
+    }
+    if (!ssg_same_origin_post(r)) {
+        /* another site cannot sign the user out either */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "SSG0041: cross-origin logout refused: 403");
+        return HTTP_FORBIDDEN;
     }
     if (session_load_fn(r, &z) != APR_SUCCESS || !z) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,

@@ -170,7 +170,17 @@ static const char *wsa_check_origin(request_rec *r, const wsa_dir_conf *conf)
     int i;
 
     if (!origin) {
-        return conf->missing == WSA_MISSING_DENY ? "origin-missing" : NULL;
+        const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+        if (conf->missing == WSA_MISSING_DENY) {
+            return "origin-missing";
+        }
+        /* a browser's no-cors request from another site carries no Origin
+         * but says where it comes from: never let it through */
+        if (site && (!strcasecmp(site, "cross-site") ||
+                     (!conf->origins && !strcasecmp(site, "same-site")))) {
+            return "cross-site";
+        }
+        return NULL;
     }
     os = ssg_origin_parse(origin, strlen(origin), &o);
     if (os != SSG_ORIGIN_OK) {

@@ -594,3 +594,34 @@ def test_ssg_60_65_error_document_return_never_takes_an_absolute_target(httpd):
     assert b"evil.example" not in body
     st, hd, body = send(h, "/app/page?next=//evil.example")
     assert b'value="/app/page?next=//evil.example"' in body    # a local path
+
+
+@pytest.mark.parametrize("headers", [
+    [("Origin", "http://evil.example")],
+    [("Referer", "http://evil.example/page")],
+    [("Sec-Fetch-Site", "cross-site")],
+    [("Origin", "null")],
+])
+def test_ssg_60_44_cross_origin_logout_is_403(httpd, headers):
+    h = _server(httpd)
+    h.ack("SSG0041")
+    st, hd, _ = send(h, "/logout", support.mint("user=alice"), headers=headers)
+    assert st == 403
+    assert cookie_value(hd) is None          # the session is left alone
+    assert h.wait_log("SSG0041")
+
+
+def test_ssg_60_45_same_origin_logout_passes(httpd):
+    h = _server(httpd)
+    st, hd, _ = send(h, "/logout", support.mint("user=alice"),
+                     headers=[("Origin", "http://127.0.0.1:%d" % h.port),
+                              ("Sec-Fetch-Site", "same-origin")])
+    assert st == 200 and cookie_value(hd) == ""
+
+
+def test_ssg_60_46_login_post_without_origin_but_cross_site_fetch_is_403(httpd):
+    h = _server(httpd)
+    h.ack("SSG0035")
+    st, hd, _ = _post(h, {"username": "alice", "password": PASSWORDS["alice"]},
+                      headers=[FORM_CT, ("Sec-Fetch-Site", "cross-site")])
+    assert st == 403 and set_cookies(hd) == []

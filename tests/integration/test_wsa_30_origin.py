@@ -116,3 +116,25 @@ def test_wsa_30_10_apex_listed_explicitly(httpd, backend):
               modules=PROXY_MODULES)
     assert support.ws_handshake(h.port, "/ws/", cookie=cookie(h),
                                 origin="https://example.com")[0] == 101
+
+
+@pytest.mark.parametrize("site,expect", [
+    ("cross-site", 403), ("same-site", 403), ("same-origin", 200), ("none", 200), (None, 200)])
+def test_wsa_30_11_no_origin_but_sec_fetch_site_says_elsewhere(same, site, expect):
+    # a no-cors GET from another site carries the cookie but no Origin
+    hdrs = [("Cookie", cookie(same))]
+    if site:
+        hdrs.append(("Sec-Fetch-Site", site))
+    st, _, _ = support.get(same.port, "/ws/?EIO=4&transport=polling", hdrs)
+    assert st == expect
+    if expect == 403:
+        assert same.wait_log("refused: cross-site")
+
+
+def test_wsa_30_12_same_site_allowed_with_an_allow_list(httpd, backend):
+    h = httpd(gate(backend, ws_extra="WSAuthOrigin https://*.example.com"), modules=PROXY_MODULES)
+    h.ack("WSA0001")
+    st, _, _ = support.get(h.port, "/ws/x", [("Cookie", cookie(h)), ("Sec-Fetch-Site", "same-site")])
+    assert st == 200
+    st, _, _ = support.get(h.port, "/ws/x", [("Cookie", cookie(h)), ("Sec-Fetch-Site", "cross-site")])
+    assert st == 403
