@@ -92,10 +92,12 @@ check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) guards
+	$(MAKE) fuzz-replay
 	$(MAKE) integration
 	$(MAKE) e2e
 
 include mk/demo.mk
+include mk/fuzz.mk
 
 # ---------------------------------------------------------------- install
 

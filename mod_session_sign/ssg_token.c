@@ -378,6 +378,9 @@ char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, ap
         payload_len > SSG_MAX_TOKEN_LEN || iat < 1) {
         return NULL;
     }
+    if (memchr(payload, '\0', payload_len)) {
+        return NULL; /* verify would refuse it */
+    }
     context = context ? context : "";
     ctx_len = strlen(context);
     if (ctx_len > SSG_MAX_CONTEXT_LEN) {

@@ -110,7 +110,8 @@ const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const cha
 
 /**
  * Sign a payload with the ring's first key.
- * @pre ring has at least one key, payload_len >= 1, context length <= SSG_MAX_CONTEXT_LEN
+ * @pre ring has at least one key, 1 <= payload_len, no NUL in the payload,
+ *      context length <= SSG_MAX_CONTEXT_LEN, the token fits SSG_MAX_TOKEN_LEN
  * @return a NUL-terminated token from pool, or NULL if a precondition fails.
  */
 char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, apr_int64_t iat,

@@ -717,12 +717,14 @@ END_TEST
 START_TEST(test_ssg_40_09_payload_with_nul_signed_but_refused)
 {
     ssg_ring_t *ring = ring_of(KEY_A, NULL);
-    char *tok = ssg_sign(pool, ring, "", NOW, "a\0b", 3);
-    char *only_nul = ssg_sign(pool, ring, "", NOW, "\0", 1);
+    /* minted by the independent reference (tests/tools/ssg_ref.py), which
+     * signs any bytes: the C core refuses to sign them, and to accept them */
+    const char *tok = "v1.ewNlB-30.1700000000.YQBi.QrsdLo4DdcfT787WSx8MQ5feaxIN-k34Uik867mufak";
+    const char *only_nul = "v1.ewNlB-30.1700000000.AA.NCAAR_Og-oaR46em0XRAjvtJfg3ykOe2G9RWpnbC6FM";
 
-    ck_assert_ptr_nonnull(tok);
+    ck_assert_ptr_null(ssg_sign(pool, ring, "", NOW, "a\0b", 3));
+    ck_assert_ptr_null(ssg_sign(pool, ring, "", NOW, "\0", 1));
     ck_assert_status(verify_str(ring, "", NOW, tok), SSG_ERR_MALFORMED, "a NUL b");
-    ck_assert_ptr_nonnull(only_nul);
     ck_assert_status(verify_str(ring, "", NOW, only_nul), SSG_ERR_MALFORMED, "NUL");
 }
 END_TEST

@@ -1,0 +1,62 @@
+# mk/fuzz.mk - libFuzzer targets and the replay of their seed corpora.
+#
+# Included by the top Makefile (`include mk/fuzz.mk`), which defines CC,
+# CORE_CFLAGS, APR_LIBS, BUILD, SSG_CORE and WSA_CORE.
+#
+#   make fuzz-replay      build build/replay_<target> with $(CC) and the
+#                         project flags (no clang, no libFuzzer) and feed it
+#                         every file of fuzz/corpus/<target>; for make check
+#   make fuzz             build build/fuzz_<target> with clang and
+#                         -fsanitize=fuzzer,address,undefined, run each for
+#                         FUZZ_SECONDS on a fresh copy of its seeds under
+#                         build/fuzz-run/, print executions and coverage
+#   make fuzz-seeds       rewrite fuzz/corpus/ with fuzz/make_seeds.py
+#   make fuzz-seeds-check fail if fuzz/corpus/ differs from what it makes
+#
+# Knobs: FUZZ_SECONDS (60), FUZZ_TARGETS (all), FUZZ_ARGS (extra libFuzzer
+# flags, e.g. FUZZ_ARGS=-jobs=2), FUZZ_CLANG (clang), FUZZ_REPLAY_WRAPPER
+# (e.g. "valgrind --error-exitcode=1 -q" to replay under valgrind).
+# One target alone: make fuzz FUZZ_TARGETS=origin FUZZ_SECONDS=300
+# A crash: build/replay_<target> build/fuzz-run/<target>/artifacts/crash-...
+
+FUZZ_TARGETS        ?= token cookie keyfile origin upgrade login
+FUZZ_SECONDS        ?= 60
+FUZZ_ARGS           ?=
+FUZZ_CLANG          ?= clang
+FUZZ_SANITIZE       ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+                       -fno-omit-frame-pointer
+FUZZ_REPLAY_WRAPPER ?=
+FUZZ_PYTHON         ?= /usr/bin/python3
+
+# every target links both cores (ssg_origin.c is in SSG_CORE; sort drops doubles)
+FUZZ_CORE     := $(sort $(SSG_CORE) $(WSA_CORE))
+FUZZ_HDRS     := $(wildcard fuzz/*.h mod_session_sign/*.h mod_ws_auth/*.h)
+FUZZ_BINS     := $(patsubst %,$(BUILD)/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_REPLAYS  := $(patsubst %,$(BUILD)/replay_%,$(FUZZ_TARGETS))
+
+.PHONY: fuzz fuzz-replay fuzz-seeds fuzz-seeds-check
+
+# the ordinary compiler and warnings: the corpus replays on every build
+$(BUILD)/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_CORE) $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) -Ifuzz -o $@ fuzz/replay.c $< $(FUZZ_CORE) $(APR_LIBS) -lcrypto
+
+# clang + libFuzzer; -O1 after CORE_CFLAGS' -O2 wins
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_CORE) $(FUZZ_HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CLANG) $(CORE_CFLAGS) -g -O1 $(FUZZ_SANITIZE) -Ifuzz -o $@ $< \
+	    $(FUZZ_CORE) $(APR_LIBS) -lcrypto
+
+fuzz-replay: $(FUZZ_REPLAYS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    $(FUZZ_REPLAY_WRAPPER) $(BUILD)/replay_$$t fuzz/corpus/$$t; \
+	done
+
+fuzz: $(FUZZ_BINS)
+	@sh fuzz/run.sh '$(BUILD)' '$(FUZZ_SECONDS)' '$(FUZZ_ARGS)' $(FUZZ_TARGETS)
+
+fuzz-seeds:
+	$(FUZZ_PYTHON) fuzz/make_seeds.py
+
+fuzz-seeds-check:
+	$(FUZZ_PYTHON) fuzz/make_seeds.py --check
