@@ -7,6 +7,7 @@
  * so no request re-derives or re-keys anything.
  */
 #include "ssg_token.h"
+#include "ssg_b64_tables.h"
 
 #include <string.h>
 #include <apr_strings.h>
@@ -88,9 +89,17 @@ void ssg_b64url_encode(char *out, const unsigned char *in, apr_size_t len)
     *o = '\0';
 }
 
+/*
+ * Branch-free inner loop: each table holds a character's value already
+ * shifted into place for its position in a 4-character group, with bit 31
+ * set for a character outside the alphabet; one OR-accumulated error word is
+ * checked once at the end (tables: ssg_b64_tables.h, generated from
+ * b64_value above).
+ */
 long ssg_b64url_decode(unsigned char *out, const char *in, apr_size_t len)
 {
     const unsigned char *s = (const unsigned char *)in;
+    apr_uint32_t err = 0;
     apr_size_t i = 0;
     long n = 0;
 
@@ -98,14 +107,15 @@ long ssg_b64url_decode(unsigned char *out, const char *in, apr_size_t len)
         return -1; /* no length encodes this */
     }
     for (; i + 4 <= len; i += 4) {
-        unsigned a = b64_value[s[i]], b = b64_value[s[i + 1]];
-        unsigned c = b64_value[s[i + 2]], d = b64_value[s[i + 3]];
-        if ((a | b | c | d) & 0xc0) {
-            return -1;
-        }
-        out[n++] = (unsigned char)((a << 2) | (b >> 4));
-        out[n++] = (unsigned char)((b << 4) | (c >> 2));
-        out[n++] = (unsigned char)((c << 6) | d);
+        apr_uint32_t x = b64_d0[s[i]] | b64_d1[s[i + 1]] | b64_d2[s[i + 2]] | b64_d3[s[i + 3]];
+        err |= x;
+        out[n] = (unsigned char)(x >> 16);
+        out[n + 1] = (unsigned char)(x >> 8);
+        out[n + 2] = (unsigned char)x;
+        n += 3;
+    }
+    if (err & 0x80000000u) {
+        return -1;
     }
     if (len - i == 2) {
         unsigned a = b64_value[s[i]], b = b64_value[s[i + 1]];
@@ -445,15 +455,18 @@ ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring, const char *co
 
     /* exactly five dot-separated fields; every byte accounted for */
     start = 0;
-    for (i = 0; i <= token_len; i++) {
-        if (i == token_len || token[i] == '.') {
-            if (nf == 5) {
-                return SSG_ERR_MALFORMED;
-            }
-            field[nf] = token + start;
-            flen[nf] = i - start;
-            nf++;
-            start = i + 1;
+    while (nf < 5) {
+        const char *dot = memchr(token + start, '.', token_len - start);
+        apr_size_t end = dot ? (apr_size_t)(dot - token) : token_len;
+        field[nf] = token + start;
+        flen[nf] = end - start;
+        nf++;
+        if (!dot) {
+            break;
+        }
+        start = end + 1;
+        if (nf == 5) {
+            return SSG_ERR_MALFORMED; /* a sixth field */
         }
     }
     if (nf != 5) {
