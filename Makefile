@@ -86,7 +86,7 @@ guards: modules
 	@bash tests/tools/guards.sh
 
 integration: modules cli
-	$(PYTEST) -q -p no:cacheprovider tests/integration tests/unit/test_ssg_ref.py $(PYTEST_ARGS)
+	$(PYTEST) -q -p no:cacheprovider --basetemp=$(BUILD)/pytest tests/integration tests/unit/test_ssg_ref.py $(PYTEST_ARGS)
 
 check: deps
 	$(MAKE) all

@@ -2,9 +2,9 @@
  * ssg_token.c - signed session tokens, format "v1" (see ssg_token.h).
  *
  * Pure core: C, APR and OpenSSL 3 (EVP_MAC, the non-deprecated API).
- * Each key is keyed once into an EVP_MAC_CTX that has already absorbed the
- * constant prefix of the MAC input; a sign or verify duplicates that context,
- * so no request re-derives or re-keys anything.
+ * Each key is keyed once (at configuration time) into an EVP_MAC_CTX; each
+ * thread keeps a copy per key and re-initialises it for every MAC (no key
+ * derivation, no allocation per request).
  */
 #include "ssg_token.h"
 #include "ssg_b64_tables.h"
@@ -19,9 +19,26 @@
 #include <openssl/rand.h>
 
 typedef struct {
-    EVP_MAC_CTX *ctx; /* keyed, prefix absorbed; never mutated */
+    EVP_MAC_CTX *ctx; /* keyed once; never mutated after ssg_ring_add */
+    apr_uint64_t id;  /* unique for the life of the process: the thread cache key */
     char kid[SSG_KID_LEN + 1];
 } ssg_key_t;
+
+/* Keys are created while the configuration is read (one thread); ids are
+ * never reused, so a thread's cached context can never belong to a key of
+ * an older configuration that happened to live at the same address. */
+static apr_uint64_t next_key_id = 1;
+
+/* Per thread, a few contexts keyed like the ring's keys: a MAC is then a
+ * re-initialisation (EVP_MAC_init with a NULL key restores the keyed state,
+ * no allocation) instead of a duplication (several allocations). Contexts
+ * live as long as the thread (httpd's workers live as long as their child). */
+#define SSG_TCACHE 4
+static __thread struct {
+    apr_uint64_t id;
+    EVP_MAC_CTX *ctx;
+} tcache[SSG_TCACHE];
+static __thread unsigned tcache_next;
 
 struct ssg_ring_t {
     apr_pool_t *pool;
@@ -217,8 +234,7 @@ static EVP_MAC_CTX *keyed_ctx(const unsigned char *secret, apr_size_t len)
     }
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0);
     params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(ctx, secret, len, params) != 1 ||
-        EVP_MAC_update(ctx, (const unsigned char *)mac_prefix, MAC_PREFIX_LEN) != 1) {
+    if (EVP_MAC_init(ctx, secret, len, params) != 1) {
         EVP_MAC_CTX_free(ctx);
         return NULL;
     }
@@ -289,6 +305,7 @@ const char *ssg_ring_add(ssg_ring_t *ring, const char *secret, apr_size_t len)
     if (!k->ctx) {
         return "OpenSSL could not key HMAC-SHA256";
     }
+    k->id = next_key_id++;
     memcpy(ring->fp[ring->nkeys], digest, sizeof(digest));
     OPENSSL_cleanse(digest, sizeof(digest));
     ring->nkeys++;
@@ -361,16 +378,32 @@ static apr_size_t mac_header(unsigned char *buf, const char *kid, const char *ia
 static int compute_mac(const ssg_key_t *k, const unsigned char *hdr, apr_size_t hdr_len,
                        const unsigned char *payload, apr_size_t payload_len, unsigned char *out)
 {
-    EVP_MAC_CTX *c = EVP_MAC_CTX_dup(k->ctx);
+    EVP_MAC_CTX *c = NULL;
     size_t outl = 0;
+    unsigned i;
     int ok;
 
-    if (!c) {
-        return -1;
+    for (i = 0; i < SSG_TCACHE; i++) {
+        if (tcache[i].id == k->id && tcache[i].ctx) {
+            c = tcache[i].ctx;
+            break;
+        }
     }
-    ok = EVP_MAC_update(c, hdr, hdr_len) == 1 && EVP_MAC_update(c, payload, payload_len) == 1 &&
+    if (!c) {
+        i = tcache_next++ % SSG_TCACHE;
+        EVP_MAC_CTX_free(tcache[i].ctx);
+        tcache[i].id = 0;
+        tcache[i].ctx = EVP_MAC_CTX_dup(k->ctx);
+        if (!tcache[i].ctx) {
+            return -1;
+        }
+        tcache[i].id = k->id;
+        c = tcache[i].ctx;
+    }
+    ok = EVP_MAC_init(c, NULL, 0, NULL) == 1 &&
+         EVP_MAC_update(c, (const unsigned char *)mac_prefix, MAC_PREFIX_LEN) == 1 &&
+         EVP_MAC_update(c, hdr, hdr_len) == 1 && EVP_MAC_update(c, payload, payload_len) == 1 &&
          EVP_MAC_final(c, out, &outl, SSG_MAC_LEN) == 1 && outl == SSG_MAC_LEN;
-    EVP_MAC_CTX_free(c);
     return ok ? 0 : -1;
 }
 
