@@ -91,6 +91,7 @@ integration: modules cli
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) check-valgrind
 	$(MAKE) guards
 	$(MAKE) fuzz-replay
 	$(MAKE) integration
@@ -98,6 +99,7 @@ check: deps
 
 include mk/demo.mk
 include mk/fuzz.mk
+include mk/hardening.mk
 
 # ---------------------------------------------------------------- install
 

@@ -38,7 +38,17 @@ BASE_MODULES = [
     "session", "session_cookie",
 ]
 
+# make check-asan: load our modules from another directory (the ASan build)
+# and give every httpd process extra environment (the preloaded sanitizer
+# runtimes; ASAN_OPTIONS/UBSAN_OPTIONS come from the caller's environment).
+# Unset, nothing changes.
+MODULE_DIR = Path(os.environ.get("SSG_MODULE_DIR") or BUILD).resolve()
+HTTPD_PRELOAD = os.environ.get("SSG_HTTPD_PRELOAD", "")
+
 LEVELS_BAD = ("warn", "error", "crit", "alert", "emerg")
+# a crashed child is logged at notice level (AH00051/AH00052 ... exit
+# signal ...): it fails the test whatever the level, unless acknowledged
+CRASH = re.compile(r"AH0005[12]|exit signal (Segmentation|Aborted|Bus|Illegal|Floating)")
 LOG_LINE = re.compile(r"^\[[^\]]*\] \[(?P<mod>[\w-]*):(?P<level>\w+)\]")
 
 
@@ -70,8 +80,12 @@ class Httpd:
 
     def __init__(self, root, body, mpm="event", modules=(), sign=True,
                  wsauth=True, loglevel=None,
-                 listen_extra=(), preamble="", without=()):
+                 listen_extra=(), preamble="", without=(), env=None):
         self.root = Path(root)
+        # extra environment of the httpd process; SSG_HTTPD_PRELOAD's
+        # runtimes are put in front of an LD_PRELOAD here, unless it
+        # already lists them (in the order the test needs)
+        self.env = dict(env or {})
         self.port = free_port()
         self.mpm = mpm
         # AH10240: mod_proxy_http logs it when a client hangs up right after
@@ -83,6 +97,8 @@ class Httpd:
                      r"AH03092", r"AH03093"]
         self.sensitive = set()
         self.proc = None
+        # error-log ranges written while stop() shut the server down
+        self.stop_windows = []
         for d in ("conf", "logs", "run", "htdocs", "data"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
@@ -132,9 +148,29 @@ CustomLog "{self.root}/logs/access_log" wsa
 """)
 
     # ------------------------------------------------------------ lifecycle
+    def _prepare(self):
+        """Apply SSG_MODULE_DIR to the config as it is now (tests may have
+        rewritten it, or loaded our modules from build/ in a preamble);
+        return the environment for an httpd process."""
+        if MODULE_DIR != BUILD.resolve():
+            text = self.conf.read_text()
+            for so in ("mod_session_sign.so", "mod_ws_auth.so"):
+                text = text.replace("%s/%s" % (BUILD, so), "%s/%s" % (MODULE_DIR, so))
+            self.conf.write_text(text)
+        env = dict(os.environ)
+        env.update(self.env)
+        # the sanitizer runtimes first, unless the test placed them itself
+        preload = [p for p in self.env.get("LD_PRELOAD", "").split(":") if p]
+        for p in reversed([p for p in HTTPD_PRELOAD.split(":") if p]):
+            if p not in preload:
+                preload.insert(0, p)
+        if preload:
+            env["LD_PRELOAD"] = ":".join(preload)
+        return env
+
     def configtest(self):
         return subprocess.run([APACHE, "-f", str(self.conf), "-t"],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=self._prepare())
 
     def start(self):
         t = self.configtest()
@@ -145,7 +181,7 @@ CustomLog "{self.root}/logs/access_log" wsa
                 [APACHE, "-f", str(self.conf), "-DFOREGROUND"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=open(self.root / "logs" / "stderr", "w"),
-                start_new_session=True)
+                start_new_session=True, env=self._prepare())
             # ours is up when our own process logged AH00489 and still runs
             # (a port taken by someone else makes httpd exit with AH00072)
             deadline = time.time() + 15
@@ -166,15 +202,18 @@ CustomLog "{self.root}/logs/access_log" wsa
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
+            mark = len(self.error_log())
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+            self.stop_windows.append((mark, len(self.error_log())))
         self.proc = None
 
     def graceful(self):
+        self._prepare()
         pid = int((self.root / "run" / "httpd.pid").read_text())
         os.kill(pid, signal.SIGUSR1)
 
@@ -199,10 +238,19 @@ CustomLog "{self.root}/logs/access_log" wsa
 
     def unexpected_log_lines(self):
         bad = []
-        for line in self.error_log().splitlines():
+        pos = 0
+        for line in self.error_log().splitlines(keepends=True):
+            start, pos = pos, pos + len(line)
+            line = line.rstrip("\r\n")
             m = LOG_LINE.match(line)
-            if not m or m.group("level") not in LEVELS_BAD:
+            if not m:
                 continue
+            if m.group("level") not in LEVELS_BAD:
+                # a crashed child counts, except while stop() shuts the
+                # server down: stock httpd 2.4.71 (event MPM, without our
+                # modules) segfaults a child in ~1 of 300 SIGTERM stops
+                if not CRASH.search(line) or any(a <= start < b for a, b in self.stop_windows):
+                    continue
             if any(re.search(a, line) for a in self.acks):
                 continue
             bad.append(line)

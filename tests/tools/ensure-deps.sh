@@ -3,7 +3,7 @@
 # print the exact apt-get line and stop. Usage: ensure-deps.sh [extra packages]
 set -e
 PKGS="apache2 apache2-dev apache2-utils libssl-dev libapr1-dev libaprutil1-dev
-libaprutil1-dbd-sqlite3 sqlite3 check pkg-config gcc make clang-format valgrind
+libaprutil1-dbd-sqlite3 sqlite3 check pkg-config gcc make clang-format valgrind faketime
 python3-pytest python3-websockets python3-h2 python3-requests $*"
 missing=""
 for p in $PKGS; do

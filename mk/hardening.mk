@@ -1,0 +1,145 @@
+# mk/hardening.mk - issue #6: sanitizers, valgrind, soak (fault tests are
+# ordinary tests/integration/test_hard_*.py and run in `make check`).
+# Included from the top Makefile (after its own rules, so `all` stays the
+# default goal); uses its CC, CORE_CFLAGS, APR_LIBS, BUILD, APXS, APXS_FLAGS,
+# SSG_SRC, WSA_SRC, PYTEST, UNIT_TESTS.
+#
+#   make check-asan       both modules built with ASan+UBSan into build-asan/,
+#                         the whole integration suite run against them inside
+#                         the private httpd (runtimes preloaded); fails on any
+#                         test failure, any sanitizer report, any crashed child
+#   make check-valgrind   every unit test binary under valgrind (CK_FORK=no)
+#   make soak             >= 1,000,000 mixed requests against the gate while
+#                         300 WebSockets stay open and echo (~3-6 min);
+#                         report on stdout and in build/soak-report.md
+#   make soak SOAK_REQUESTS=200000 SOAK_HELD=100    a shorter run
+#
+# ASan notes: httpd itself is not instrumented, so the ASan and UBSan
+# runtimes are preloaded into it (SSG_HTTPD_PRELOAD, read by
+# tests/integration/support.py); SSG_MODULE_DIR makes every test load the
+# instrumented modules. APR pools sub-allocate from large blocks, so ASan
+# sees overflows of a pool block, not of each apr_palloc'd object.
+
+ASAN_BUILD    := build-asan
+# -U_FORTIFY_SOURCE: apxs' CFLAGS fortify, and __memcpy_chk & co. bypass
+# ASan's interceptors
+ASAN_FLAGS    := -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
+                 -Wc,-O1 -Wc,-g -Wc,-U_FORTIFY_SOURCE \
+                 -Wl,-fsanitize=address,undefined
+ASAN_SSG_SO   := $(ASAN_BUILD)/mod_session_sign.so
+ASAN_WSA_SO   := $(ASAN_BUILD)/mod_ws_auth.so
+ASAN_LOGS     := $(ASAN_BUILD)/logs
+# the runtimes of the compiler apxs builds with (not $(CC): clang's differ)
+ASAN_CC        = $(shell $(APXS) -q CC)
+ASAN_RUNTIMES  = $(shell $(ASAN_CC) -print-file-name=libasan.so):$(shell $(ASAN_CC) -print-file-name=libubsan.so)
+ASAN_PYTEST_ARGS ?=
+# the one report check-asan tolerates: stock httpd 2.4.71's event MPM
+# segfaults a child in apr_os_sock_get (child_main, T0) when a SIGTERM stop
+# races its start-up; reproduced without our modules (~1 in 300 stops, with
+# and without ASan); no frame of our modules in the stack
+ASAN_KNOWN_RACE := httpd 2.4.71 event-MPM child start-up vs SIGTERM race, reproduced without our modules
+
+VALGRIND      ?= valgrind
+SOAK_DIR      := $(BUILD)/soak
+SOAK_LOAD     := $(SOAK_DIR)/soakload
+SOAK_PYTHON   ?= /usr/bin/python3
+SOAK_REQUESTS ?= 1000000
+SOAK_HELD     ?= 300
+SOAK_CONNS    ?= 48
+SOAK_SECONDS  ?= 420
+SOAK_CFLAGS   := $(filter-out -std=c99,$(CORE_CFLAGS)) -std=gnu99
+
+.PHONY: check-asan asan-modules check-valgrind soak soak-tools
+
+# ---------------------------------------------------------------- ASan
+
+$(ASAN_BUILD):
+	mkdir -p $(ASAN_BUILD)
+
+# the same scratch-copy build as the top Makefile, with the sanitizer flags;
+# apxs hands -Wl,<x> to libtool as <x>, and libtool 2.4.7 passes
+# -fsanitize=* on to the compiler driver at link time (so libasan/libubsan
+# become NEEDED); the nm check proves the instrumentation is really there
+$(ASAN_SSG_SO): $(SSG_SRC) mod_session_sign/*.h mk/hardening.mk | $(ASAN_BUILD)
+	rm -rf $(ASAN_BUILD)/ssg && mkdir -p $(ASAN_BUILD)/ssg
+	cp $(SSG_SRC) mod_session_sign/*.h $(ASAN_BUILD)/ssg/
+	cd $(ASAN_BUILD)/ssg && $(APXS) -c $(APXS_FLAGS) $(ASAN_FLAGS) -o mod_session_sign.la \
+	    mod_session_sign.c ssg_token.c ssg_util.c ssg_origin.c -lcrypto >build.log 2>&1 \
+	    || { cat build.log; exit 1; }
+	cp $(ASAN_BUILD)/ssg/.libs/mod_session_sign.so $@.tmp && mv -f $@.tmp $@
+	@nm $@ | grep -q __asan_report || { echo "$@: no ASan instrumentation"; exit 1; }
+	@nm $@ | grep -q __ubsan_handle || { echo "$@: no UBSan instrumentation"; exit 1; }
+	@readelf -d $@ | grep -q 'NEEDED.*libasan' || { echo "$@: libasan not NEEDED"; exit 1; }
+
+$(ASAN_WSA_SO): $(WSA_SRC) mod_ws_auth/*.h mod_session_sign/*.h mk/hardening.mk | $(ASAN_BUILD)
+	rm -rf $(ASAN_BUILD)/wsa && mkdir -p $(ASAN_BUILD)/wsa
+	cp $(WSA_SRC) mod_ws_auth/*.h mod_session_sign/*.h $(ASAN_BUILD)/wsa/
+	cd $(ASAN_BUILD)/wsa && $(APXS) -c $(APXS_FLAGS) $(ASAN_FLAGS) -o mod_ws_auth.la \
+	    mod_ws_auth.c wsa_core.c ssg_origin.c >build.log 2>&1 \
+	    || { cat build.log; exit 1; }
+	cp $(ASAN_BUILD)/wsa/.libs/mod_ws_auth.so $@.tmp && mv -f $@.tmp $@
+	@nm $@ | grep -q __asan_report || { echo "$@: no ASan instrumentation"; exit 1; }
+	@nm $@ | grep -q __ubsan_handle || { echo "$@: no UBSan instrumentation"; exit 1; }
+	@readelf -d $@ | grep -q 'NEEDED.*libasan' || { echo "$@: libasan not NEEDED"; exit 1; }
+
+asan-modules: $(ASAN_SSG_SO) $(ASAN_WSA_SO)
+
+# the integration suite against the instrumented modules; then any report
+# file of either runtime fails the target (and is printed).
+# allow_user_segv_handler=0: httpd's children install their own SIGSEGV
+# handler (sig_coredump) over ASan's, which would hide a crash's stack
+# trace; with it ASan keeps its handler and writes a report. A crash also
+# fails its test through the harness (AH00052 in the error log).
+# Modules are replaced by rename, never rewritten in place under a server.
+check-asan: modules cli asan-modules
+	rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS) && chmod 1777 $(ASAN_LOGS)
+	@echo "== integration suite with ASan+UBSan modules ($(ASAN_BUILD)/, runtimes preloaded)"
+	SSG_MODULE_DIR=$(abspath $(ASAN_BUILD)) \
+	SSG_HTTPD_PRELOAD=$(ASAN_RUNTIMES) \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:allow_user_segv_handler=0:log_path=$(abspath $(ASAN_LOGS))/asan \
+	UBSAN_OPTIONS=print_stacktrace=1:log_path=$(abspath $(ASAN_LOGS))/ubsan \
+	    $(PYTEST) -q -p no:cacheprovider tests/integration $(ASAN_PYTEST_ARGS); \
+	rc=$$?; bad=; known=; \
+	for f in $$(find $(ASAN_LOGS) -type f -size +0c | sort); do \
+	    if grep -q 'SUMMARY: AddressSanitizer: SEGV .* in apr_os_sock_get' $$f \
+	       && grep -q '#1 .*mod_mpm_event.so' $$f && ! grep -q '$(ASAN_BUILD)/' $$f; then \
+	        known="$$known $$f"; else bad="$$bad $$f"; fi; \
+	done; \
+	for f in $$known; do echo "==== $$f (ignored: $(ASAN_KNOWN_RACE))"; cat $$f; done; \
+	for f in $$bad; do echo "==== $$f"; cat $$f; done; \
+	if [ -n "$$bad" ]; then \
+	    echo "check-asan: FAILED: $$(echo $$bad | wc -w) sanitizer report(s) in $(ASAN_LOGS)/"; exit 1; \
+	fi; \
+	if [ $$rc -ne 0 ]; then echo "check-asan: FAILED: the test suite failed under ASan (rc=$$rc)"; exit $$rc; fi; \
+	echo "check-asan: OK: suite passed, no ASan/UBSan report from our code, no crashed child" \
+	     "($$(echo $$known | wc -w) known httpd shutdown-race report(s) ignored)"
+
+# ---------------------------------------------------------------- valgrind
+
+# CK_FORK=no: Check runs every test in the binary's own process, so valgrind
+# sees them (with fork, each test runs in a child valgrind does not follow
+# by default)
+check-valgrind: $(UNIT_TESTS)
+	@command -v $(VALGRIND) >/dev/null || { echo "valgrind missing: apt-get install valgrind"; exit 1; }
+	@set -e; for t in $(UNIT_TESTS); do \
+	    echo "== valgrind $$t"; \
+	    CK_FORK=no CK_VERBOSITY=normal $(VALGRIND) -q --error-exitcode=1 --leak-check=full \
+	        --track-origins=yes ./$$t; \
+	done; echo "check-valgrind: OK: $(words $(UNIT_TESTS)) unit test binaries clean under valgrind"
+
+# ---------------------------------------------------------------- soak
+
+$(SOAK_DIR):
+	mkdir -p $(SOAK_DIR)
+
+$(SOAK_LOAD): tests/soak/soakload.c | $(SOAK_DIR)
+	$(CC) $(SOAK_CFLAGS) -o $@ tests/soak/soakload.c
+
+soak-tools: $(SOAK_LOAD)
+
+# bounded: soakload stops after SOAK_REQUESTS requests or SOAK_SECONDS of
+# load, whichever comes first (the run then fails); loopback only
+soak: modules soak-tools
+	$(SOAK_PYTHON) tests/soak/soak.py --build $(BUILD) --requests $(SOAK_REQUESTS) \
+	    --held $(SOAK_HELD) --conns $(SOAK_CONNS) --max-seconds $(SOAK_SECONDS) \
+	    --report $(BUILD)/soak-report.md
