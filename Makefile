@@ -100,6 +100,7 @@ check: deps
 include mk/demo.mk
 include mk/fuzz.mk
 include mk/hardening.mk
+include mk/bench.mk
 
 # ---------------------------------------------------------------- install
 

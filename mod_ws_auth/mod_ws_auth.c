@@ -43,6 +43,7 @@ extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) ws_a
 
 static APR_OPTIONAL_FN_TYPE(session_sign_status) *sign_status = NULL;
 static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get = NULL;
+static APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load = NULL;
 static int wsa_enabled_somewhere = 0;
 
 /* ------------------------------------------------------------------ */
@@ -94,7 +95,12 @@ static void wsa_strip(request_rec *r, const wsa_dir_conf *conf)
         apr_table_unset(r->headers_in, fw[i].header);
     }
     conn = apr_table_get(r->headers_in, "Connection");
-    if (conn) {
+    for (i = 0; conn && i < conf->forward->nelts; i++) {
+        if (wsa_header_has_token(conn, fw[i].header)) {
+            break;
+        }
+    }
+    if (conn && i < conf->forward->nelts) { /* rebuild only when it names one */
         char *copy = apr_pstrdup(r->pool, conn), *tok, *last = NULL;
         char *out = NULL;
         for (tok = apr_strtok(copy, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {
@@ -129,15 +135,17 @@ static void wsa_strip(request_rec *r, const wsa_dir_conf *conf)
 static void wsa_forward(request_rec *r, const wsa_dir_conf *conf)
 {
     const wsa_forward_t *fw;
+    session_rec *z = NULL;
     int i;
 
-    if (!conf->forward) {
+    /* the session is loaded (and verified) already: fetch it once */
+    if (!conf->forward || session_load(r, &z) != APR_SUCCESS || !z) {
         return;
     }
     fw = (const wsa_forward_t *)conf->forward->elts;
     for (i = 0; i < conf->forward->nelts; i++) {
         const char *v = NULL;
-        session_get(r, NULL, fw[i].key, &v);
+        session_get(r, z, fw[i].key, &v);
         if (!v || !*v) {
             continue; /* stripped already: backend sees nothing */
         }
@@ -207,9 +215,24 @@ static const char *wsa_check_origin(request_rec *r, const wsa_dir_conf *conf)
     return NULL;
 }
 
+/* A short body of our own for every refusal in a guarded scope: never an
+ * ErrorDocument redirect (a browser WebSocket cannot follow one), never
+ * session data. */
+static void wsa_own_error_body(request_rec *r, int status)
+{
+    switch (status) {
+    case HTTP_UNAUTHORIZED:
+        ap_custom_response(r, status, "WebSocket authentication required\n");
+        break;
+    case HTTP_FORBIDDEN: ap_custom_response(r, status, "WebSocket forbidden\n"); break;
+    default: ap_custom_response(r, status, "WebSocket gate misconfigured\n");
+    }
+}
+
 static int wsa_refuse(request_rec *r, wsa_verdict_t *v, int status, const char *reason,
                       const char *detail)
 {
+    wsa_own_error_body(r, status);
     v->status = status;
     v->reason = reason;
     apr_table_setn(r->subprocess_env, WSA_ENV, reason);
@@ -227,16 +250,6 @@ static int wsa_refuse(request_rec *r, wsa_verdict_t *v, int status, const char *
                   ap_escape_logitem(r->pool, r->uri), reason, detail ? ": " : "",
                   detail ? detail : "", status);
     return status;
-}
-
-/* A short body of our own for every refusal in a guarded scope: never an
- * ErrorDocument redirect (a browser WebSocket cannot follow one), never
- * session data. */
-static void wsa_own_error_bodies(request_rec *r)
-{
-    ap_custom_response(r, HTTP_UNAUTHORIZED, "WebSocket authentication required\n");
-    ap_custom_response(r, HTTP_FORBIDDEN, "WebSocket forbidden\n");
-    ap_custom_response(r, HTTP_INTERNAL_SERVER_ERROR, "WebSocket gate misconfigured\n");
 }
 
 static int wsa_gate(request_rec *r)
@@ -262,9 +275,8 @@ static int wsa_gate(request_rec *r)
         return OK;
     }
     v->guarded = 1;
-    wsa_own_error_bodies(r);
 
-    if (!sign_status || !session_get) {
+    if (!sign_status || !session_get || !session_load) {
         return wsa_refuse(r, v, HTTP_INTERNAL_SERVER_ERROR, "misconfigured",
                           "mod_session_sign is not loaded");
     }
@@ -278,6 +290,7 @@ static int wsa_gate(request_rec *r)
         v->status = HTTP_INTERNAL_SERVER_ERROR;
         v->reason = "misconfigured";
         apr_table_setn(r->subprocess_env, WSA_ENV, "misconfigured");
+        wsa_own_error_body(r, HTTP_INTERNAL_SERVER_ERROR);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (st == SESSION_SIGN_VERIFIED || st == SESSION_SIGN_VERIFIED_OLD_KEY) {
@@ -308,6 +321,8 @@ static int wsa_gate(request_rec *r)
     }
 
     wsa_forward(r, conf);
+    /* the Require lines may still refuse this identity: with our own 403 */
+    wsa_own_error_body(r, HTTP_FORBIDDEN);
     v->status = OK;
     v->reason = "ok";
     apr_table_setn(r->subprocess_env, WSA_ENV, "ok");
@@ -546,7 +561,8 @@ static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     (void)ptemp;
     sign_status = APR_RETRIEVE_OPTIONAL_FN(session_sign_status);
     session_get = APR_RETRIEVE_OPTIONAL_FN(ap_session_get);
-    if (wsa_enabled_somewhere && (!sign_status || !session_get)) {
+    session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
+    if (wsa_enabled_somewhere && (!sign_status || !session_get || !session_load)) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      "WSA0050: WSAuth On needs mod_session and mod_session_sign: "
                      "add LoadModule session_module, session_cookie_module and "

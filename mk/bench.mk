@@ -1,0 +1,48 @@
+# mk/bench.mk - `make bench` (issue #5): the cost of the WebSocket gate, side
+# by side with a plain proxy and with mod_auth_form + mod_session_crypto.
+# Include it from the top Makefile after its variables (e.g. beside
+# `include mk/demo.mk`); it leaves the default goal alone and uses
+# the top Makefile's CC, CORE_CFLAGS, APR_LIBS, BUILD, SSG_CORE, WSA_CORE.
+#
+#   make bench                        full run, ~12 min: 5 interleaved rounds x 8 s
+#   make bench BENCH_QUICK=1          smoke run, ~2 min: 2 rounds x 3 s, smaller
+#                                     memory and tunnel figures
+#   make bench BENCH_ROUNDS=7 BENCH_SECONDS=10
+#   make bench BENCH_NICE=-5          (takes CPU from other users of the machine)
+#   make bench-tools                  only build wsload, wsecho and micro
+#
+# Results: a Markdown table on stdout and bench/results/<timestamp>.{md,json,png}
+# (git-ignored); docs/performance.md records one full run and how to read it.
+
+_bench_saved_goal := $(.DEFAULT_GOAL)
+
+BENCH_PYTHON  ?= /usr/bin/python3
+BENCH_BIN     := $(or $(BUILD),build)/bench
+BENCH_TOOLS   := $(BENCH_BIN)/wsload $(BENCH_BIN)/wsecho $(BENCH_BIN)/micro
+# the core is C99; the tools want POSIX/GNU (clock_gettime, accept4, memmem)
+BENCH_CFLAGS   = $(filter-out -std=c99,$(CORE_CFLAGS)) -std=gnu99
+BENCH_ARGS    := $(if $(strip $(BENCH_QUICK)),--quick) \
+                 $(if $(strip $(BENCH_ROUNDS)),--rounds $(BENCH_ROUNDS)) \
+                 $(if $(strip $(BENCH_SECONDS)),--seconds $(BENCH_SECONDS)) \
+                 $(if $(strip $(BENCH_NICE)),--nice $(BENCH_NICE))
+
+.PHONY: bench bench-tools
+
+$(BENCH_BIN):
+	mkdir -p $@
+
+$(BENCH_BIN)/wsload: bench/wsload.c | $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) -pthread -o $@ bench/wsload.c
+
+$(BENCH_BIN)/wsecho: bench/wsecho.c | $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/wsecho.c -lcrypto
+
+$(BENCH_BIN)/micro: bench/micro.c $(SSG_CORE) $(WSA_CORE) mod_session_sign/*.h mod_ws_auth/*.h | $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/micro.c $(SSG_CORE) $(WSA_CORE) $(APR_LIBS) -lcrypto
+
+bench-tools: $(BENCH_TOOLS)
+
+bench: all bench-tools
+	$(BENCH_PYTHON) bench/bench.py --build $(or $(BUILD),build) $(BENCH_ARGS)
+
+.DEFAULT_GOAL := $(_bench_saved_goal)
