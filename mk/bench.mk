@@ -26,7 +26,7 @@ BENCH_ARGS    := $(if $(strip $(BENCH_QUICK)),--quick) \
                  $(if $(strip $(BENCH_SECONDS)),--seconds $(BENCH_SECONDS)) \
                  $(if $(strip $(BENCH_NICE)),--nice $(BENCH_NICE))
 
-.PHONY: bench bench-tools
+.PHONY: bench bench-tools bench-deps
 
 $(BENCH_BIN):
 	mkdir -p $@
@@ -42,7 +42,11 @@ $(BENCH_BIN)/micro: bench/micro.c $(SSG_CORE) $(WSA_CORE) mod_session_sign/*.h m
 
 bench-tools: $(BENCH_TOOLS)
 
-bench: all bench-tools
+# Debian packages the benchmark needs besides the build's (root: installed)
+bench-deps:
+	@sh tests/tools/ensure-deps.sh wrk gnuplot-nox
+
+bench: bench-deps all bench-tools
 	$(BENCH_PYTHON) bench/bench.py --build $(or $(BUILD),build) $(BENCH_ARGS)
 
 .DEFAULT_GOAL := $(_bench_saved_goal)
