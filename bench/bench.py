@@ -36,6 +36,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# the integration tests' helpers: a free loopback port, waiting for a server
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from support import free_port, wait_port  # noqa: E402
 APACHE = "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -141,25 +144,6 @@ def system_busy_ticks():
 
 
 # ------------------------------------------------------------------ helpers
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout=20.0, proc=None):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError("process exited with %s" % proc.returncode)
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("port %d did not open" % port)
-
 
 def raw_http(port, raw, timeout=10.0):
     """Send raw bytes; return (status, [(name, value)]). Closes after the head

@@ -584,7 +584,7 @@ static const char *ssg_return_param(request_rec *r, int *bad)
 
 /* Is this request from our own origin? Origin first, Referer second,
  * Sec-Fetch-Site third; a request with none of them (not a browser) passes. */
-static int ssg_same_origin_post(request_rec *r)
+static int ssg_same_origin(request_rec *r)
 {
     const char *origin = apr_table_get(r->headers_in, "Origin");
     const char *referer = apr_table_get(r->headers_in, "Referer");
@@ -783,7 +783,7 @@ static int ssg_login_handler(request_rec *r)
         const char *form_ret = NULL;
         int i;
 
-        if (!ssg_same_origin_post(r)) {
+        if (!ssg_same_origin(r)) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "SSG0035: cross-origin login POST refused: 403");
             return HTTP_FORBIDDEN;
@@ -885,7 +885,6 @@ static int ssg_login_handler(request_rec *r)
 
 static int ssg_logout_handler(request_rec *r)
 {
-    ssg_dir_conf *conf;
     session_rec *z = NULL;
     const char *ret;
     int bad;
@@ -893,8 +892,6 @@ static int ssg_logout_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, SSG_LOGOUT_HANDLER)) {
         return DECLINED;
     }
-    conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
-    (void)conf;
     if (r->method_number != M_GET && r->method_number != M_POST) {
         ap_allow_methods(r, REPLACE_ALLOW, "GET", "POST", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
@@ -903,7 +900,7 @@ static int ssg_logout_handler(request_rec *r)
     if (bad) {
         return HTTP_BAD_REQUEST;
     }
-    if (!ssg_same_origin_post(r)) {
+    if (!ssg_same_origin(r)) {
         /* another site cannot sign the user out either */
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "SSG0041: cross-origin logout refused: 403");
         return HTTP_FORBIDDEN;

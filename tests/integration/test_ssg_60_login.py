@@ -625,3 +625,13 @@ def test_ssg_60_46_login_post_without_origin_but_cross_site_fetch_is_403(httpd):
     st, hd, _ = _post(h, {"username": "alice", "password": PASSWORDS["alice"]},
                       headers=[FORM_CT, ("Sec-Fetch-Site", "cross-site")])
     assert st == 403 and set_cookies(hd) == []
+
+
+def test_ssg_60_47_form_body_over_8_kib_is_400(httpd):
+    h = _server(httpd)
+    st, hd, _ = _post(h, {"username": "alice", "password": PASSWORDS["alice"],
+                          "pad": "x" * 9000})
+    assert st == 400 and set_cookies(hd) == []
+    st, hd, _ = _post(h, {"username": "alice", "password": PASSWORDS["alice"],
+                          "pad": "x" * 7000})
+    assert st == 303

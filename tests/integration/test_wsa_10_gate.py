@@ -132,3 +132,19 @@ def test_wsa_10_13_backend_sees_no_refused_request(gw, backend, tmp_path):
     assert json.loads(body)["path"] == "/probe"
     st, _, body = support.get(gw.port, "/ws/probe")
     assert st == 401 and b"headers" not in body
+
+
+def test_wsa_10_14_refused_upgrade_is_not_cached_and_closes_the_connection(gw):
+    st, hd, _ = support.ws_handshake(gw.port, "/ws/")
+    assert st == 401
+    assert support.header(hd, "cache-control") == "no-store"
+    assert (support.header(hd, "connection") or "").lower() == "close"
+
+
+def test_wsa_10_15_refused_polling_request_keeps_the_connection(gw):
+    # only a refused upgrade ends the connection; a refused GET may keep it
+    st, hd, _ = support.raw_request(
+        gw.port, "GET /ws/poll HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert st == 401
+    assert support.header(hd, "cache-control") == "no-store"
+    assert (support.header(hd, "connection") or "").lower() != "close"

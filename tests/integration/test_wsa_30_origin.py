@@ -138,3 +138,9 @@ def test_wsa_30_12_same_site_allowed_with_an_allow_list(httpd, backend):
     assert st == 200
     st, _, _ = support.get(h.port, "/ws/x", [("Cookie", cookie(h)), ("Sec-Fetch-Site", "cross-site")])
     assert st == 403
+
+
+def test_wsa_30_13_null_origin_has_its_own_reason(same):
+    st, _, _ = support.ws_handshake(same.port, "/ws/", cookie=cookie(same), origin="null")
+    assert st == 403
+    assert same.wait_log(r"refused: origin-null: null \(403\)")
