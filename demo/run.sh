@@ -8,7 +8,8 @@
 #                             the end-to-end tests use this)
 #
 # Environment: PORT (Apache; default 8080 if free, else any free port),
-# BACKEND_PORT (default: any free port), DEMO_RUN_DIR (default demo/run).
+# BACKEND_PORT (default: any free port), DEMO_RUN_DIR (default demo/run, or
+# /tmp/ws-auth-demo when run as root from a checkout User daemon cannot reach).
 # Ctrl-C (or SIGTERM) stops Apache and the backend by PID and waits for them.
 set -euo pipefail
 
@@ -27,7 +28,7 @@ for arg in "$@"; do
     case "$arg" in
     --prepare) mode=prepare ;;
     --no-install) install=0 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "demo: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -119,9 +120,29 @@ fi
 
 # ---------------------------------------------------------------- run directory
 
+# Run as root, the workers are User daemon: at request time they read the
+# page, the client library and htpasswd, all of them copied into the run
+# directory, which daemon must be able to reach. A checkout under a 0700
+# directory (root's home, a CI workspace) cannot be reached: the default run
+# directory then moves to /tmp/ws-auth-demo.
+daemon_reaches() { runuser -u daemon -- test -x "$1" </dev/null >/dev/null 2>&1; }
+if [ -z "${DEMO_RUN_DIR:-}" ] && [ "$(id -u)" = 0 ] && ! daemon_reaches "$DEMO"; then
+    RUN_DIR=/tmp/ws-auth-demo
+    say "$DEMO is out of User daemon's reach: the run directory is $RUN_DIR"
+fi
+[ -L "$RUN_DIR" ] && die "$RUN_DIR is a symbolic link; refusing to use it"
 mkdir -p "$RUN_DIR"
 RUN_DIR=$(cd "$RUN_DIR" && pwd)
+[ -O "$RUN_DIR" ] || die "$RUN_DIR is not owned by $(id -un); refusing to use it"
 mkdir -p "$RUN_DIR/conf" "$RUN_DIR/logs" "$RUN_DIR/run" "$RUN_DIR/keys" "$RUN_DIR/modules"
+# what the workers serve: a fresh copy of demo/public and the client library
+rm -rf "$RUN_DIR/htdocs.new"
+cp -R "$DEMO/public" "$RUN_DIR/htdocs.new"
+mkdir -p "$RUN_DIR/htdocs.new/vendor"
+cp "$DEMO/node_modules/socket.io-client/dist/socket.io.min.js" "$RUN_DIR/htdocs.new/vendor/"
+chmod -R u=rwX,go=rX "$RUN_DIR/htdocs.new"
+rm -rf "$RUN_DIR/htdocs"
+mv "$RUN_DIR/htdocs.new" "$RUN_DIR/htdocs"
 # a private copy of our modules: `make` rewrites build/*.so in place, and a
 # running httpd whose mapped module changes under it crashes
 for so in mod_session_sign.so mod_ws_auth.so; do
@@ -139,6 +160,8 @@ if [ "$(id -u)" = 0 ]; then
     chmod 0750 "$RUN_DIR" "$RUN_DIR/keys"
     file_mode=0640
     own() { chown root:daemon "$@"; chmod "$file_mode" "$@"; }
+    daemon_reaches "$RUN_DIR/htdocs" \
+        || die "User daemon cannot reach $RUN_DIR (a parent directory is closed to it): set DEMO_RUN_DIR to a directory it can traverse"
 else
     user_group="# not root: the server runs as $(id -un)"
     chmod 0700 "$RUN_DIR" "$RUN_DIR/keys"

@@ -28,7 +28,9 @@ ASAN_FLAGS    := -Wc,-fsanitize=address,undefined -Wc,-fno-omit-frame-pointer \
                  -Wl,-fsanitize=address,undefined
 ASAN_SSG_SO   := $(ASAN_BUILD)/mod_session_sign.so
 ASAN_WSA_SO   := $(ASAN_BUILD)/mod_ws_auth.so
-ASAN_LOGS     := $(ASAN_BUILD)/logs
+# the workers write their reports here: as root they are User daemon, which
+# must reach it (ASAN_LOGS=/tmp/... when the checkout is closed to daemon)
+ASAN_LOGS     ?= $(ASAN_BUILD)/logs
 # the runtimes of the compiler apxs builds with (not $(CC): clang's differ)
 ASAN_CC        = $(shell $(APXS) -q CC)
 ASAN_RUNTIMES  = $(shell $(ASAN_CC) -print-file-name=libasan.so):$(shell $(ASAN_CC) -print-file-name=libubsan.so)
@@ -93,6 +95,8 @@ asan-modules: $(ASAN_SSG_SO) $(ASAN_WSA_SO)
 # Modules are replaced by rename, never rewritten in place under a server.
 check-asan: modules cli asan-modules
 	rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS) && chmod 1777 $(ASAN_LOGS)
+	@if [ "$$(id -u)" = 0 ] && ! runuser -u daemon -- test -x $(abspath $(ASAN_LOGS)) 2>/dev/null; then \
+	    echo "check-asan: User daemon cannot reach $(ASAN_LOGS); run with ASAN_LOGS=/tmp/asan-logs" >&2; exit 2; fi
 	@echo "== integration suite with ASan+UBSan modules ($(ASAN_BUILD)/, runtimes preloaded)"
 	SSG_MODULE_DIR=$(abspath $(ASAN_BUILD)) \
 	SSG_HTTPD_PRELOAD=$(ASAN_RUNTIMES) \

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,7 +14,35 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const DEMO = path.join(ROOT, 'demo');
 export const BUILD = path.join(ROOT, 'build');
 export const ARTIFACTS = path.join(BUILD, 'e2e-artifacts');
-export const RUNS = path.join(BUILD, 'e2e-run');
+
+// Run directories of the stacks. Run as root, Apache's workers are User
+// daemon and must reach theirs: a checkout under a 0700 directory (root's
+// home, a CI workspace) cannot be reached, so the runs then go to a private
+// directory under /tmp, removed at exit when every test passed.
+function daemonReaches(dir) {
+    if (process.getuid() !== 0) {
+        return true;
+    }
+    return spawnSync('runuser', ['-u', 'daemon', '--', 'test', '-x', dir], { stdio: 'ignore' }).status === 0;
+}
+
+function runsDir() {
+    const inBuild = path.join(BUILD, 'e2e-run');
+    fs.mkdirSync(inBuild, { recursive: true });
+    if (daemonReaches(inBuild)) {
+        return inBuild;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-auth-e2e-'));
+    fs.chmodSync(dir, 0o755);
+    process.on('exit', (code) => {
+        if (code === 0) {
+            fs.rmSync(dir, { recursive: true, force: true });
+        } else {
+            console.error(`e2e: run directories kept in ${dir}`);
+        }
+    });
+    return dir;
+}
 
 // npm packages live in demo/node_modules (pinned by demo/package-lock.json)
 export const demoRequire = createRequire(path.join(DEMO, 'package.json'));
@@ -44,6 +73,10 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
         process.exit(130);
     });
 }
+
+// after the handlers above: at exit, servers are killed before their run
+// directories are removed
+export const RUNS = runsDir();
 
 // An out-of-process reaper, one per test process: it waits until this
 // process is gone (however it ended, SIGKILL included) and then kills every

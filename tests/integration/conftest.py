@@ -1,7 +1,28 @@
 """Fixtures: a private httpd per test (checked log), one echo backend per run."""
+from pathlib import Path
+
 import pytest
 
 import support
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """make integration asks for --basetemp=build/pytest. Run as root from a
+    checkout the workers (User daemon) cannot traverse, every test server
+    would answer 403 to its own files: fall back to pytest's default
+    temporary directory under /tmp, which support.Httpd opens up to them."""
+    bt = config.option.basetemp
+    if bt and not support.workers_reach(Path(bt).resolve().parent):
+        config.option.basetemp = None
+        config._wsa_basetemp_note = (
+            "%s is not reachable by User %s: test servers run under pytest's "
+            "default temporary directory in /tmp" % (Path(bt).resolve().parent, support.WORKER_USER))
+
+
+def pytest_report_header(config):
+    note = getattr(config, "_wsa_basetemp_note", None)
+    return [note] if note else []
 
 
 @pytest.fixture(scope="session")

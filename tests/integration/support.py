@@ -71,6 +71,51 @@ def wait_port(port, timeout=15.0, proc=None):
     raise RuntimeError("port %d did not open" % port)
 
 
+# directories under which the harness opens a test's ancestors to the
+# workers (pytest creates its temporary directories 0700)
+OPENABLE = (Path("/tmp"), BUILD)
+
+# the account the workers run as when the tests run as root (User/Group)
+WORKER_USER = "daemon"
+_reach_cache = {}
+
+
+def workers_reach(path):
+    """True if the workers of a private httpd can reach the directory `path`.
+
+    Run as root, the workers switch to WORKER_USER and must traverse every
+    ancestor of the files they serve, run (CGI) or write (DBD, logs of
+    their own). A checkout under a 0700 directory (root's home, a CI
+    workspace) cannot be reached: the callers then move their run
+    directories under /tmp. Not root: the workers are this user."""
+    if os.geteuid() != 0:
+        return True
+    key = str(path)
+    if key not in _reach_cache:
+        r = subprocess.run(["runuser", "-u", WORKER_USER, "--", "test", "-x", key],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        _reach_cache[key] = r.returncode == 0
+    return _reach_cache[key]
+
+
+def open_to_workers(path):
+    """Let the workers (User daemon) reach the directory `path`: they read
+    htdocs, run CGI scripts and write data files under pytest's temporary
+    directories, which pytest makes 0700 (in /tmp, or in build/ with make's
+    --basetemp). Those ancestors get the search bit for all; nothing outside
+    OPENABLE is touched, and a path still out of reach is an error."""
+    p = Path(path)
+    while p != p.parent and any(a in p.parents for a in OPENABLE):
+        os.chmod(p, os.stat(p).st_mode | 0o711)
+        p = p.parent
+    if not workers_reach(path):
+        raise RuntimeError(
+            "%s: the workers (User %s) cannot reach this directory; run the "
+            "tests from a checkout %s can traverse, or let pytest use its "
+            "default temporary directory (no --basetemp)" % (path, WORKER_USER, WORKER_USER))
+
+
 def load_line(name):
     return "LoadModule %s_module %s/mod_%s.so" % (name, MODDIR, name)
 
@@ -102,12 +147,7 @@ class Httpd:
         for d in ("conf", "logs", "run", "htdocs", "data"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o755)
-        # the workers (User daemon) must reach htdocs, CGI scripts and data
-        # files under pytest's 0700 temporary directories
-        p = self.root.parent
-        while p != p.parent and str(p).startswith("/tmp"):
-            os.chmod(p, os.stat(p).st_mode | 0o711)
-            p = p.parent
+        open_to_workers(self.root)
         os.chmod(self.root / "data", 0o777)
         (self.root / "htdocs" / "index.html").write_text("hello\n")
         mods = [load_line("mpm_" + mpm)] + [load_line(m) for m in BASE_MODULES

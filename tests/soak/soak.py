@@ -27,6 +27,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -252,6 +253,12 @@ def main():
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
     os.chmod(run, 0o755)
+    if not support.workers_reach(run):
+        # run as root from a checkout User daemon cannot traverse
+        shutil.rmtree(run)
+        run = Path(tempfile.mkdtemp(prefix="ws-auth-soak-"))
+        os.chmod(run, 0o755)
+        print("soak: %s is out of the workers' reach; running in %s" % (build, run))
 
     backend = support.Backend(run)
     h = support.Httpd(run / "httpd", site(backend.port),
