@@ -17,7 +17,7 @@
  * key id, issued-at, context and payload: checked against the token's own
  * MAC before timing):
  *   hmac_dup_N   a pre-keyed EVP_MAC_CTX, duplicated per call, update, final
- *                (what ssg_token.c does, minus parsing and base64: the floor)
+ *                (the floor; ssg_token.c keys SHA-256 states once instead)
  *   hmac_once_N  one-shot HMAC(), which fetches and keys every call
  *   b64_decode_N ssg_b64url_decode of the token's payload field alone
  *                (a diagnostic: the part of verify the floor does not do)

@@ -81,8 +81,8 @@ typedef struct {
 const char *ssg_status_str(ssg_status_e st);
 
 /**
- * Create an empty key ring. Keys are keyed once (a pre-keyed EVP_MAC_CTX per
- * key) and freed by a cleanup on the pool.
+ * Create an empty key ring. Keys are keyed once (each key's HMAC inner and
+ * outer SHA-256 states) and cleansed by a cleanup on the pool.
  * @pre pool != NULL
  */
 apr_status_t ssg_ring_create(apr_pool_t *pool, ssg_ring_t **ring);

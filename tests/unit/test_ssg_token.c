@@ -29,6 +29,8 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
+#include <openssl/evp.h>
+
 #include "ssg_token.h"
 
 #define KEY_A "secret A: 0123456789abcdefghijklmnop"
@@ -48,7 +50,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    apr_pool_destroy(pool);             /* also frees the rings' EVP_MAC_CTXs */
+    apr_pool_destroy(pool);             /* also cleanses and frees the rings' keys */
     pool = NULL;
 }
 
@@ -434,6 +436,63 @@ START_TEST(test_ssg_20_06_kid_deterministic_8_chars_matches_reference)
     ck_assert_ptr_null(ssg_ring_kid(r1, -1));
     ck_assert_ptr_null(ssg_ring_kid(NULL, 0));
     ck_assert_int_eq(ssg_ring_count(NULL), 0);
+}
+END_TEST
+
+/* The MAC is HMAC-SHA256 as OpenSSL's own HMAC computes it, for secrets
+ * on both sides of SHA-256's 64-byte block (longer keys are hashed first):
+ * the MAC input is rebuilt here from docs/token-format.md. */
+START_TEST(test_ssg_20_09_mac_is_hmac_sha256_at_every_key_length_boundary)
+{
+    static const apr_size_t lens[] = {32, 63, 64, 65, 127, 128, 129, 1024};
+    static const char payload[] = "user=alice&role=admin";
+    static const char context[] = "ctx";
+    apr_size_t li;
+
+    for (li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+        char *secret = apr_palloc(pool, lens[li] + 1);
+        unsigned char msg[256], want[32], got[40];
+        size_t outl = 0;
+        apr_size_t i, n = 0, plen = strlen(payload), clen = strlen(context);
+        ssg_ring_t *ring;
+        const char *tok, *mac;
+        char iat[32];
+
+        for (i = 0; i < lens[li]; i++) {
+            secret[i] = (char)(0x21 + (i * 7 + li) % 94); /* printable, no blanks */
+        }
+        secret[lens[li]] = '\0';
+        ring = ring_of(secret, NULL);
+        tok = ssg_sign(pool, ring, context, NOW, payload, plen);
+        ck_assert_msg(tok != NULL, "secret of %lu bytes", (unsigned long)lens[li]);
+
+        memcpy(msg + n, SSG_LABEL "\0" SSG_VERSION "\0", sizeof(SSG_LABEL SSG_VERSION) + 1);
+        n += sizeof(SSG_LABEL SSG_VERSION) + 1;
+        memcpy(msg + n, ssg_ring_kid(ring, 0), SSG_KID_LEN);
+        n += SSG_KID_LEN;
+        msg[n++] = 0;
+        apr_snprintf(iat, sizeof(iat), "%" APR_INT64_T_FMT, NOW);
+        memcpy(msg + n, iat, strlen(iat));
+        n += strlen(iat);
+        msg[n++] = 0;
+        msg[n++] = 0;
+        msg[n++] = 0;
+        msg[n++] = 0;
+        msg[n++] = (unsigned char)clen;
+        memcpy(msg + n, context, clen);
+        n += clen;
+        memcpy(msg + n, payload, plen);
+        n += plen;
+        ck_assert_ptr_nonnull(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, secret, lens[li],
+                                        msg, n, want, sizeof(want), &outl));
+        ck_assert_uint_eq(outl, 32);
+
+        mac = strrchr(tok, '.');
+        ck_assert_ptr_nonnull(mac);
+        ck_assert_int_eq(ssg_b64url_decode(got, mac + 1, strlen(mac + 1)), 32);
+        ck_assert_msg(memcmp(got, want, 32) == 0, "MAC differs for a secret of %lu bytes",
+                      (unsigned long)lens[li]);
+    }
 }
 END_TEST
 
@@ -1330,6 +1389,7 @@ static Suite *ssg_suite(void)
     tcase_add_test(tc, test_ssg_20_06_kid_deterministic_8_chars_matches_reference);
     tcase_add_test(tc, test_ssg_20_07_status_strings_fixed_and_distinct);
     tcase_add_test(tc, test_ssg_20_08_random_fills_distinct_buffers);
+    tcase_add_test(tc, test_ssg_20_09_mac_is_hmac_sha256_at_every_key_length_boundary);
 
     tc = tcase(s, "ssg_30_keyfile");
     tcase_add_test(tc, test_ssg_30_01_comments_and_blank_lines_skipped);
