@@ -66,6 +66,7 @@ MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "authn_file",
            "session_crypto", "proxy", "proxy_http", "proxy_wstunnel"]
 
 THREADS_PER_CHILD = 1100
+INSTR_BASE, INSTR_GETS = 200, 1000                 # callgrind: GETs per run, 2 runs
 SERVER_LIMIT = 2                                   # 2,200 workers > 2,000 tunnels
 
 # error-log tags expected under load and at stop (see tests/integration/support.py)
@@ -325,7 +326,9 @@ class Backend:
 
 
 class Httpd:
-    def __init__(self, name, root, body, cpus, moddir):
+    def __init__(self, name, root, body, cpus, moddir, servers=None, threads=None):
+        servers = servers or SERVER_LIMIT
+        threads = threads or THREADS_PER_CHILD
         self.name = name
         self.root = root
         self.port = free_port()
@@ -357,15 +360,15 @@ Timeout 60
 KeepAlive On
 MaxKeepAliveRequests 0
 KeepAliveTimeout 15
-# event MPM, everything pre-started: {SERVER_LIMIT} children x {THREADS_PER_CHILD}
+# event MPM, everything pre-started: {servers} children x {threads}
 # threads; each open tunnel holds one worker thread
-StartServers {SERVER_LIMIT}
-ServerLimit {SERVER_LIMIT}
-ThreadLimit {THREADS_PER_CHILD}
-ThreadsPerChild {THREADS_PER_CHILD}
-MaxRequestWorkers {SERVER_LIMIT * THREADS_PER_CHILD}
-MinSpareThreads 25
-MaxSpareThreads {SERVER_LIMIT * THREADS_PER_CHILD}
+StartServers {servers}
+ServerLimit {servers}
+ThreadLimit {threads}
+ThreadsPerChild {threads}
+MaxRequestWorkers {servers * threads}
+MinSpareThreads {min(25, servers * threads)}
+MaxSpareThreads {servers * threads}
 MaxConnectionsPerChild 0
 {body}
 """)
@@ -534,7 +537,7 @@ class Bench:
             shutil.copy2(self.build / so, self.modules / so)
             os.chmod(self.modules / so, 0o755)
         self.backend = Backend(self.work, self.tools, self.client_cpus)
-        bodies = config_bodies(self.backend.port, htpasswd)
+        bodies = self.bodies = config_bodies(self.backend.port, htpasswd)
         self.configs = CONFIGS + (BREAKDOWN if self.a.breakdown else ())
         for name in self.configs:
             h = Httpd(name, self.work / name, bodies[name], self.server_cpus, self.modules)
@@ -687,6 +690,72 @@ class Bench:
             log("perf attribution (us/GET, S - P): " + ", ".join(
                 "%s %+.1f" % (c, res["S"]["us"].get(c, 0) - res["P"]["us"].get(c, 0))
                 for c in PERF_CATEGORIES))
+
+    def instructions(self):
+        """User-space instructions per guarded GET, counted by callgrind in a
+        separate single-process httpd (-X, 4 threads) per configuration:
+        deterministic for the same binaries and requests, so S - P and its
+        steps (Pm, Pk) are not lost in the machine's noise. Two runs per
+        configuration (INSTR_BASE and INSTR_BASE + INSTR_GETS keep-alive GETs
+        with the same Cookie as wrk's); their difference over INSTR_GETS
+        leaves out start-up and shutdown. Kernel work is not counted."""
+        if not shutil.which("valgrind"):
+            log("valgrind not found: no instruction counts")
+            return
+        res = {}
+        for name in [n for n in ("P", "Pm", "Pk", "S") if n in self.httpd]:
+            counts = [self.callgrind_gets(name, n) for n in (INSTR_BASE, INSTR_BASE + INSTR_GETS)]
+            if None in counts:
+                return
+            res[name] = (counts[1] - counts[0]) / INSTR_GETS
+            log("instructions per GET (callgrind) %s: %.0f" % (name, res[name]))
+        self.results["instructions"] = res
+
+    def callgrind_gets(self, name, n):
+        body = self.bodies[name]
+        h = Httpd(name, self.work / ("cg-%s-%d" % (name, n)), body, None, self.modules,
+                  servers=1, threads=4)
+        out = h.root / "callgrind.out"
+        # created here, 0666: the workers (User daemon) write it at exit
+        out.write_text("")
+        os.chmod(out, 0o666)
+        proc = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--vgdb=no", "--callgrind-out-file=%s" % out,
+             APACHE, "-f", str(h.conf), "-X"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=open(h.root / "logs" / "valgrind", "w"), start_new_session=True)
+        try:
+            wait_port(h.port, timeout=180, proc=proc)
+            req = ("GET /ws/ HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nCookie: %s\r\n\r\n"
+                   % (h.port, self.cookies[name])).encode()
+            with socket.create_connection(("127.0.0.1", h.port), timeout=60) as sk:
+                f = sk.makefile("rb")
+                for _ in range(n):
+                    sk.sendall(req)
+                    status = f.readline()
+                    if b" 200 " not in status:
+                        raise RuntimeError("%s under callgrind: %r" % (name, status))
+                    length = 0
+                    while True:
+                        line = f.readline()
+                        if line in (b"\r\n", b""):
+                            break
+                        if line.lower().startswith(b"content-length:"):
+                            length = int(line.split(b":", 1)[1])
+                    f.read(length)
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        m = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.M)
+        if not m:
+            log("callgrind wrote no totals for %s: no instruction counts" % name)
+            return None
+        return int(m.group(1))
 
     def warmup(self):
         s = self.a.warmup
@@ -914,6 +983,13 @@ def targets(res, S, paired):
             note += ("; perf attribution S - P: OpenSSL %+.1f, malloc/free %+.1f, mod_session* %+.1f, "
                      "mod_session_sign %+.1f, mod_ws_auth %+.1f us"
                      % tuple(d[c] for c in PERF_CATEGORIES[:5]))
+        ins = res.get("instructions", {})
+        if "P" in ins and "S" in ins:
+            note += ("; user-space instructions per GET (callgrind) S - P %+.0f (%+.1f%%)"
+                     % (ins["S"] - ins["P"], 100.0 * (ins["S"] - ins["P"]) / ins["P"]))
+            if "Pm" in ins and "Pk" in ins:
+                note += (": mod_session cookie load %+.0f, verify %+.0f, gate %+.0f"
+                         % (ins["Pm"] - ins["P"], ins["Pk"] - ins["Pm"], ins["S"] - ins["Pk"]))
         return note
 
     # 1. S >= 0.98 x P handshakes/s
@@ -1164,6 +1240,34 @@ def render(res, S, paired, info, args):
             pv, sv = prof["P"]["us"].get(c, 0.0), prof["S"]["us"].get(c, 0.0)
             L.append("| %s | %.1f | %.1f | %+.1f |" % (c, pv, sv, sv - pv))
         L.append("")
+    ins = res.get("instructions", {})
+    if "P" in ins and "S" in ins:
+        L.append("### User-space instructions per guarded GET (callgrind, deterministic)")
+        L.append("")
+        L.append("Each configuration in a single-process httpd (-X) under callgrind, %d and %d "
+                 "keep-alive GETs with wrk's Cookie header; the difference of the two runs over %d "
+                 "GETs. The same binaries and requests give the same counts on a busy or a quiet "
+                 "machine. Kernel work is not counted, and instructions are not time: OpenSSL picks "
+                 "its SHA-256 code by the CPU it sees, and valgrind's is not this machine's."
+                 % (INSTR_BASE, INSTR_BASE + INSTR_GETS, INSTR_GETS))
+        L.append("")
+        L.append("| configuration | instructions/GET | step | added by the step |")
+        L.append("|---|---:|---|---:|")
+        prev = None
+        for name, step in (("P", "plain proxy"),
+                           ("Pm", "+ mod_session loads the cookie (mod_session_cookie)"),
+                           ("Pk", "+ mod_session_sign verifies the token"),
+                           ("S", "+ mod_ws_auth's gate" if "Pk" in ins
+                            else "+ mod_session, mod_session_sign and mod_ws_auth")):
+            if name not in ins:
+                continue
+            v = ins[name]
+            L.append("| %s | %s | %s | %s |" % (name, fmt(v), step,
+                                               "" if prev is None else "%+.0f" % (v - prev)))
+            prev = v
+        L.append("| S - P | %+.0f (%+.1f%%) | | |" % (ins["S"] - ins["P"],
+                                                   100.0 * (ins["S"] - ins["P"]) / ins["P"]))
+        L.append("")
     lp = res.get("log_problems", {})
     cr = res.get("crashes", {})
     L.append("Unexpected [warn]+ lines in the error logs: %s. Crashed children (AH00052): %s."
@@ -1258,6 +1362,8 @@ def main():
     ap.add_argument("--skip-micro", action="store_true")
     ap.add_argument("--no-breakdown", dest="breakdown", action="store_false", default=None,
                     help="skip the Pm/Pk configurations (where S's cost goes; off in --quick)")
+    ap.add_argument("--no-instructions", dest="instructions", action="store_false",
+                    help="skip the callgrind instruction counts per guarded GET")
     ap.add_argument("--no-profile", dest="profile", action="store_false",
                     help="skip the perf attribution of P's and S's CPU per GET")
     ap.add_argument("--skip-hold", action="store_true")
@@ -1326,6 +1432,8 @@ def main():
         b.rounds()
         if a.profile:
             b.profile()
+        if a.instructions:
+            b.instructions()
         # memory before the tunnels: 2,000 tunnels grow every thread's
         # allocator, which would hide a small per-request leak
         if not a.skip_memory:
