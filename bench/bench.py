@@ -555,8 +555,10 @@ class Bench:
         cf = session_cookie(hd2)
         if not cs or not cf:
             raise RuntimeError("login failed: S %s %s, F %s %s" % (st, bool(cs), st2, bool(cf)))
-        # P ignores the cookie; it gets S's so its request has the same size
-        self.cookies = {"P": cs, "S": cs, "F": cf, "Pm": "session=user=%s" % USER, "Pk": cs}
+        # P and Pm get S's cookie too, so every request of the breakdown has
+        # the same bytes: P ignores it; Pm's mod_session reads it (and, with
+        # no key to verify it, decodes the token's text as its payload)
+        self.cookies = {"P": cs, "S": cs, "F": cf, "Pm": cs, "Pk": cs}
         checks = {
             "S login handler": (st, 303),
             "F login handler": (st2, 302),
