@@ -255,7 +255,7 @@ def test_ssg_20_23_unreadable_key_file_for_a_non_root_starter_is_refused(httpd, 
     # out of daemon's reach
     support.open_to_workers(d)
     so = d / "mod_session_sign.so"
-    shutil.copy2(support.MODULE_DIR / "mod_session_sign.so", so)
+    shutil.copy2(support.BUILD / "mod_session_sign.so", so)  # uninstrumented: no preload here
     os.chmod(so, 0o755)
     kf = d / "keys"
     kf.write_text(KEY1 + "\n")
