@@ -325,6 +325,8 @@ def main():
     log = h.root / "logs" / "error_log"
     if rc == 0 and not a.keep_logs and log.exists():
         log.unlink()                      # ~140 MB for 1M requests; kept on failure
+    if rc == 0 and not a.keep_logs and run != build / "soak" / "run":
+        shutil.rmtree(run, ignore_errors=True)   # the /tmp fallback: nothing left behind
     return rc
 
 
