@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # the integration tests' helpers: a free loopback port, waiting for a server
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
-from support import free_port, wait_port  # noqa: E402
+from support import free_port, stop_process, wait_port  # noqa: E402
 APACHE = "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -315,13 +315,7 @@ class Backend:
         return st[1] if st else 0
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 
@@ -410,13 +404,7 @@ MaxConnectionsPerChild 0
         return sum(rss_kb(k) for k in children_of(self.pid))
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout=30)
 
     def crashes(self):
         p = self.root / "logs" / "error_log"
@@ -747,13 +735,7 @@ class Bench:
                             length = int(line.split(b":", 1)[1])
                     f.read(length)
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, timeout=120)    # callgrind writes its totals at exit
         m = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.M)
         if not m:
             log("callgrind wrote no totals for %s: no instruction counts" % name)

@@ -9,7 +9,8 @@
 #
 # Environment: PORT (Apache; default 8080 if free, else any free port),
 # BACKEND_PORT (default: any free port), DEMO_RUN_DIR (default demo/run, or
-# /tmp/ws-auth-demo when run as root from a checkout User daemon cannot reach).
+# $TMPDIR/ws-auth-demo, default /tmp, when run as root from a checkout User
+# daemon cannot reach).
 # Ctrl-C (or SIGTERM) stops Apache and the backend by PID and waits for them.
 set -euo pipefail
 
@@ -124,10 +125,10 @@ fi
 # page, the client library and htpasswd, all of them copied into the run
 # directory, which daemon must be able to reach. A checkout under a 0700
 # directory (root's home, a CI workspace) cannot be reached: the default run
-# directory then moves to /tmp/ws-auth-demo.
+# directory then moves to ${TMPDIR:-/tmp}/ws-auth-demo.
 daemon_reaches() { runuser -u daemon -- test -x "$1" </dev/null >/dev/null 2>&1; }
 if [ -z "${DEMO_RUN_DIR:-}" ] && [ "$(id -u)" = 0 ] && ! daemon_reaches "$DEMO"; then
-    RUN_DIR=/tmp/ws-auth-demo
+    RUN_DIR=${TMPDIR:-/tmp}/ws-auth-demo
     say "$DEMO is out of User daemon's reach: the run directory is $RUN_DIR"
 fi
 [ -L "$RUN_DIR" ] && die "$RUN_DIR is a symbolic link; refusing to use it"

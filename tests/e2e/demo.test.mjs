@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
-    startStack, alive, groupMembers, portOpen, waitFor, freePort, DEMO, RUNS, track, untrack,
+    startStack, alive, groupMembers, portOpen, waitFor, freePort, login, DEMO, ROOT, RUNS, track, untrack,
 } from './harness.mjs';
 
 const started = [];
 
-async function stack(name) {
-    const s = await startStack(name);
+async function stack(name, opts) {
+    const s = await startStack(name, opts);
     started.push(s);
     return s;
 }
@@ -153,4 +153,35 @@ describe('demo: demo/run.sh', () => {
         assert.match(out, new RegExp(`PORT=${port} is in use`));
         assert.ok(!fs.existsSync(path.join(runDir, 'run', 'httpd.pid')), 'nothing started');
     });
+
+    it('demo-07 as root from a checkout User daemon cannot reach, the run directory moves under TMPDIR and everything is served',
+        { skip: process.getuid() !== 0 && 'only root switches the workers to daemon' }, async () => {
+            // the checkout seen through a 0700 directory, as in a CI workspace
+            const base = fs.mkdtempSync(path.join(RUNS, 'demo07-'));
+            fs.chmodSync(base, 0o755);
+            const closed = path.join(base, 'closed');
+            fs.mkdirSync(closed);
+            fs.chmodSync(closed, 0o700);
+            fs.symlinkSync(ROOT, path.join(closed, 'checkout'));
+            const tmp = path.join(base, 'tmp');
+            fs.mkdirSync(tmp);
+            fs.chmodSync(tmp, 0o755);
+            const runDir = path.join(tmp, 'ws-auth-demo');
+            const s = await stack('demo07', {
+                script: path.join(closed, 'checkout', 'demo', 'run.sh'), env: { TMPDIR: tmp }, runDir,
+            });
+            assert.match(s.output(), new RegExp(`out of User daemon's reach: the run directory is ${runDir}\n`));
+            const page = await fetch(`${s.url}/`);
+            assert.equal(page.status, 200);
+            assert.match(await page.text(), /action="\/login"/);
+            const js = await fetch(`${s.url}/vendor/socket.io.min.js`);
+            assert.equal(js.status, 200);
+            await js.arrayBuffer();
+            // the workers read htpasswd at every login: it must be theirs to read
+            assert.match(await login(s, 'bob'), /^session=v1\./);
+            const r = await s.stop();
+            assert.equal(r.exit.code, 0, r.output);
+            await assertAllGone(s, r);
+            fs.rmSync(base, { recursive: true, force: true });
+        });
 });

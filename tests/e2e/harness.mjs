@@ -205,18 +205,27 @@ let stackCount = 0;
 
 /**
  * Start the demo stack; resolves once run.sh says it is ready.
+ * opts.script: another path to run.sh (default demo/run.sh); opts.env: more
+ * environment; opts.runDir: the run directory run.sh picks by itself (no
+ * DEMO_RUN_DIR is passed then), default a fresh one under RUNS.
  * @return stack: { url, port, backendPort, users, httpdPid, backendPid,
  *                  runPid, runDir, output(), errorLog(), accessLog(),
  *                  backendLog(), waitLog(), stop() }
  */
-export async function startStack(name) {
+export async function startStack(name, opts = {}) {
     const port = await freePort();
     const backendPort = await freePort();
-    const runDir = path.join(RUNS, `${name}-${process.pid}-${++stackCount}`);
+    const runDir = opts.runDir || path.join(RUNS, `${name}-${process.pid}-${++stackCount}`);
     fs.rmSync(runDir, { recursive: true, force: true });
     fs.mkdirSync(RUNS, { recursive: true });
-    const child = spawn('bash', [path.join(DEMO, 'run.sh'), '--no-install'], {
-        env: { ...process.env, PORT: String(port), BACKEND_PORT: String(backendPort), DEMO_RUN_DIR: runDir },
+    const env = { ...process.env, PORT: String(port), BACKEND_PORT: String(backendPort), ...opts.env };
+    if (opts.runDir) {
+        delete env.DEMO_RUN_DIR;
+    } else {
+        env.DEMO_RUN_DIR = runDir;
+    }
+    const child = spawn('bash', [opts.script || path.join(DEMO, 'run.sh'), '--no-install'], {
+        env,
         detached: true,                         // own session and process group
         stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -99,6 +99,19 @@ def workers_reach(path):
     return _reach_cache[key]
 
 
+def stop_process(proc, timeout=10):
+    """SIGTERM a process we started, wait up to `timeout` s, then SIGKILL.
+    Nothing happens if it has already exited."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def open_to_workers(path):
     """Let the workers (User daemon) reach the directory `path`: they read
     htdocs, run CGI scripts and write data files under pytest's temporary
@@ -243,12 +256,7 @@ CustomLog "{self.root}/logs/access_log" wsa
     def stop(self):
         if self.proc and self.proc.poll() is None:
             mark = len(self.error_log())
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, timeout=20)
             self.stop_windows.append((mark, len(self.error_log())))
         self.proc = None
 
@@ -451,13 +459,7 @@ class Backend:
         wait_port(self.port, proc=self.proc)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 

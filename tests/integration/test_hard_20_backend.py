@@ -182,10 +182,5 @@ def test_hard_20_04_gate_recovers_when_the_backend_comes_back(httpd, dead_port, 
         ws.close()
         assert support.ws_handshake(h.port, "/ws/")[0] == 401
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        support.stop_process(proc)
         log.close()

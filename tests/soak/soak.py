@@ -24,7 +24,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -311,13 +310,7 @@ def main():
                 print("soak: " + line, flush=True)
         proc.wait(timeout=120)
     finally:
-        if proc and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        support.stop_process(proc, timeout=20)
         h.stop()
         backend.stop()
     wall = time.time() - t_start
