@@ -74,7 +74,7 @@ $(BUILD)/test_ssg_token: tests/unit/test_ssg_token.c $(SSG_CORE) | $(BUILD)
 # deprecated API compiles; see mod_session_sign/ssg_token.c)
 $(BUILD)/test_ssg_token_evp: tests/unit/test_ssg_token.c $(SSG_CORE) | $(BUILD)
 	$(CC) $(CORE_CFLAGS) -DSSG_MAC_EVP -o $@ $< $(SSG_CORE) $(CHECK_FLAGS) $(APR_LIBS) -lcrypto
-$(BUILD)/test_ssg_util: tests/unit/test_ssg_util.c $(SSG_CORE) | $(BUILD)
+$(BUILD)/test_ssg_util: tests/unit/test_ssg_util.c tests/unit/ref_httpd.h $(SSG_CORE) | $(BUILD)
 	$(CC) $(CORE_CFLAGS) -o $@ $< $(SSG_CORE) $(CHECK_FLAGS) $(APR_LIBS) -lcrypto
 $(BUILD)/test_ssg_origin: tests/unit/test_ssg_origin.c mod_session_sign/ssg_origin.c | $(BUILD)
 	$(CC) $(CORE_CFLAGS) -o $@ $< mod_session_sign/ssg_origin.c $(CHECK_FLAGS) $(APR_LIBS)

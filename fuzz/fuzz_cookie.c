@@ -1,22 +1,23 @@
 /*
- * fuzz_cookie.c - libFuzzer target: a cookie value on its way to ssg_verify.
+ * fuzz_cookie.c - libFuzzer target: a Cookie header through
+ * mod_session_sign's cookie reader, and the value on to ssg_verify.
  *
- * Honest scope: our core has no cookie parser. In production httpd's
- * ap_cookie_read (called by mod_session_cookie) splits the Cookie header
- * and mod_session hands the session cookie's value, unchanged, to our
- * decode hook, which passes it to ssg_verify. httpd's code is not linked
- * here. This target stands in for that path with a tiny splitter written
- * below (test code, not httpd's): the input is embedded in a Cookie header
+ * In production, where a scope signs sessions and the store is plain
+ * mod_session_cookie, ssg_cookie_find() reads the session cookie out of
+ * the Cookie header (the fast path of mod_session_sign.c); elsewhere
+ * httpd's ap_cookie_read() does. The two must agree. The input is embedded
+ * in a header
  *
  *     a=b; session=<input>; c=d
  *
- * the header is split at ';', each pair trimmed of SP/HTAB and split at its
- * first '='; a session cookie given more than once is no session (as httpd
- * refuses it, AH00011); the one value found is verified with the ring and
- * clock of fuzz_token.c. So this fuzzes ssg_verify with values shaped by
- * cookie syntax (cut at ';', spaces, '=', quotes, a second session=...),
- * and checks the splitter against its own contract; it says nothing about
- * httpd's cookie code.
+ * (cut at the first NUL, as httpd's C strings are), read by
+ * ssg_cookie_find() and by ref_cookie_read(), the reference rewrite of
+ * ap_cookie_read()'s algorithm in tests/unit/ref_httpd.h. Properties:
+ * FOUND and ABSENT are the reference's answer; UNSURE exactly when the
+ * header holds ',' or a byte above 0x7e, or the reference saw a duplicate.
+ * A value found is verified with the ring and clock of fuzz_token.c; an
+ * accepted token's payload goes through ssg_payload_decode_simple(),
+ * checked against ref_identity_decode() the same way.
  *
  * Seeds: fuzz/corpus/cookie, made by fuzz/make_seeds.py.
  */
@@ -24,59 +25,49 @@
 #include "fuzz_token_ring.h"
 
 #include "ssg_token.h"
+#include "ssg_util.h"
+#include "../tests/unit/ref_httpd.h"
 
 #define COOKIE_NAME   "session"
 #define HEADER_BEFORE "a=b; " COOKIE_NAME "="
 #define HEADER_AFTER  "; c=d"
 
-#define IS_OWS(c) ((c) == ' ' || (c) == '\t')
-
-/*
- * Find the value of the cookie called name in header[0..len).
- * @return the number of cookies called name; *value and *value_len hold the
- *         last one's value.
- */
-static int cookie_find(const char *header, size_t len, const char *name,
-                       const char **value, size_t *value_len)
+static int same_entry(void *rec, const char *key, const char *val)
 {
-    size_t pos = 0, nlen = strlen(name);
-    int found = 0;
+    const char *other = apr_table_get((apr_table_t *)rec, key);
+    return other && !strcmp(other, val);
+}
 
-    *value = NULL;
-    *value_len = 0;
-    while (pos <= len) {
-        size_t b = pos, e = pos;
-        const char *eq;
+/* ssg_payload_decode_simple() against mod_session's algorithm */
+static void check_payload(apr_pool_t *p, const char *payload)
+{
+    apr_table_t *fast = apr_table_make(p, 4), *ref = apr_table_make(p, 4);
+    apr_int64_t fe = -7, re = -7;
+    char *copy = apr_pstrdup(p, payload);
 
-        while (e < len && header[e] != ';') {
-            e++;
-        }
-        pos = e + 1;
-        while (b < e && IS_OWS(header[b])) {
-            b++;
-        }
-        while (e > b && IS_OWS(header[e - 1])) {
-            e--;
-        }
-        eq = memchr(header + b, '=', e - b);
-        if (eq && (size_t)(eq - (header + b)) == nlen
-            && memcmp(header + b, name, nlen) == 0) {
-            found++;
-            *value = eq + 1;
-            *value_len = (size_t)((header + e) - (eq + 1));
-        }
+    if (!ssg_payload_decode_simple(copy, fast, &fe)) {
+        FUZZ_CHECK(strcmp(copy, payload) == 0 && apr_is_empty_table(fast) && fe == -7,
+                   "a payload left to mod_session was changed");
+        return;
     }
-    return found;
+    FUZZ_CHECK(!strchr(payload, '%'), "decoded a payload with '%%'");
+    ref_identity_decode(p, payload, ref, &re);
+    FUZZ_CHECK(fe == re && apr_table_elts(fast)->nelts == apr_table_elts(ref)->nelts &&
+                   apr_table_do(same_entry, ref, fast, NULL) &&
+                   apr_table_do(same_entry, fast, ref, NULL),
+               "payload decoded unlike mod_session");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p = fuzz_pool();
     size_t blen = strlen(HEADER_BEFORE), alen = strlen(HEADER_AFTER);
-    size_t hlen = blen + size + alen, vlen, i;
-    char *header = malloc(hlen);
+    size_t hlen = blen + size + alen;
+    apr_size_t vlen;
+    char *header = malloc(hlen + 1);
     const char *value;
-    int n, plain = 1;
+    ssg_cookie_e found;
+    ref_cookie_t ref;
 
     if (!header) {
         abort();
@@ -88,24 +79,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memcpy(header + blen + size, HEADER_AFTER, alen);
 
-    n = cookie_find(header, hlen, COOKIE_NAME, &value, &vlen);
+    header[hlen] = '\0';
+    found = ssg_cookie_find(header, COOKIE_NAME, &value, &vlen);
+    ref = ref_cookie_read(p, header, COOKIE_NAME);
+    if (strchr(header, ',') || ref_has_high_byte(header) || ref.duplicated) {
+        FUZZ_CHECK(found == SSG_COOKIE_UNSURE, "decided a header httpd reads otherwise (%d)",
+                   found);
+    }
+    else if (ref.value) {
+        FUZZ_CHECK(found == SSG_COOKIE_FOUND && vlen == strlen(ref.value) &&
+                       memcmp(value, ref.value, vlen) == 0,
+                   "value differs from httpd's (%d)", found);
+    }
+    else {
+        FUZZ_CHECK(found == SSG_COOKIE_ABSENT, "found a cookie httpd does not (%d)", found);
+    }
 
-    /* the splitter's own contract: an input with no ';' and no outer
-     * blanks comes out exactly as it went in */
-    for (i = 0; i < size; i++) {
-        if (data[i] == ';') {
-            plain = 0;
-        }
-    }
-    if (size && (IS_OWS(data[0]) || IS_OWS(data[size - 1]))) {
-        plain = 0;
-    }
-    if (plain) {
-        FUZZ_CHECK(n == 1 && vlen == size && (size == 0 || memcmp(value, data, size) == 0),
-                   "splitter changed a plain value (%d cookies)", n);
-    }
-
-    if (n == 1) {
+    if (found == SSG_COOKIE_FOUND) {
         ssg_result_t res;
         ssg_status_e st;
         /* an exact-size copy, so ASan sees a read past the value */
@@ -117,10 +107,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ssg_status_ok(st)) {
             fuzz_check_accepted(p, FUZZ_CONTEXT, FUZZ_CONTEXT_OTHER, st, &res,
                                 (const uint8_t *)v, vlen);
+            check_payload(p, res.payload);
         }
         free(v);
     }
-    /* n > 1: a duplicated session cookie is no session; nothing is verified */
     free(header);
     fuzz_input_done();
     return 0;

@@ -30,7 +30,7 @@ FUZZ_PYTHON         ?= /usr/bin/python3
 
 # every target links both cores (ssg_origin.c is in SSG_CORE; sort drops doubles)
 FUZZ_CORE     := $(sort $(SSG_CORE) $(WSA_CORE))
-FUZZ_HDRS     := $(wildcard fuzz/*.h mod_session_sign/*.h mod_ws_auth/*.h)
+FUZZ_HDRS     := $(wildcard fuzz/*.h mod_session_sign/*.h mod_ws_auth/*.h) tests/unit/ref_httpd.h
 FUZZ_BINS     := $(patsubst %,$(BUILD)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_REPLAYS  := $(patsubst %,$(BUILD)/replay_%,$(FUZZ_TARGETS))
 

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <apr_strings.h>
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9') {
@@ -150,4 +152,154 @@ int ssg_query_get(apr_pool_t *pool, const char *query, const char *key, const ch
         *value = out;
     }
     return 0;
+}
+
+/* apr_isspace() in the C locale */
+static int cookie_space(unsigned char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+/* Does the header hold a byte that makes the answer UNSURE: ',' or one
+ * above 0x7e? Eight bytes at a time (a zero byte in w ^ c marks c). */
+static int cookie_unsure_bytes(const unsigned char *s, apr_size_t len)
+{
+    const apr_uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    apr_size_t i = 0;
+
+    for (; i + 8 <= len; i += 8) {
+        apr_uint64_t w, comma, del;
+        memcpy(&w, s + i, 8);
+        comma = w ^ (ones * ',');
+        del = w ^ (ones * 0x7f);
+        if ((w | ((comma - ones) & ~comma) | ((del - ones) & ~del)) & highs) {
+            return 1;
+        }
+    }
+    for (; i < len; i++) {
+        if (s[i] == ',' || s[i] > 0x7e) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+ssg_cookie_e ssg_cookie_find(const char *header, const char *name, const char **val,
+                             apr_size_t *val_len)
+{
+    const unsigned char *h = (const unsigned char *)header;
+    const unsigned char *n = (const unsigned char *)name;
+    const unsigned char *end, *p, *found = NULL;
+    apr_size_t nlen, len, flen = 0;
+
+    *val = NULL;
+    *val_len = 0;
+    if (!n[0] || cookie_space(n[0])) {
+        return SSG_COOKIE_UNSURE;
+    }
+    for (nlen = 0; n[nlen]; nlen++) {
+        if (n[nlen] == ';' || n[nlen] == ',' || n[nlen] > 0x7e) {
+            return SSG_COOKIE_UNSURE;
+        }
+    }
+    len = strlen(header);
+    if (cookie_unsure_bytes(h, len)) {
+        return SSG_COOKIE_UNSURE;
+    }
+    end = h + len;
+    /* every "name=" that starts a piece: after the header's start or a
+     * ';', white space between allowed */
+    for (p = h; (apr_size_t)(end - p) > nlen;) {
+        const unsigned char *hit = memmem(p, (apr_size_t)(end - p) - 1, n, nlen);
+        const unsigned char *b, *v, *ve;
+
+        if (!hit) {
+            break;
+        }
+        p = hit + 1;
+        if (hit[nlen] != '=') {
+            continue;
+        }
+        for (b = hit; b > h && cookie_space(b[-1]); b--) {
+        }
+        if (b > h && b[-1] != ';') {
+            continue; /* inside another piece */
+        }
+        v = hit + nlen + 1;
+        ve = memchr(v, ';', (apr_size_t)(end - v));
+        ve = ve ? ve : end;
+        if (found && ((apr_size_t)(ve - v) != flen || memcmp(v, found, flen) != 0)) {
+            return SSG_COOKIE_UNSURE;
+        }
+        found = v;
+        flen = (apr_size_t)(ve - v);
+        p = ve;
+    }
+    if (!found) {
+        return SSG_COOKIE_ABSENT;
+    }
+    *val = (const char *)found;
+    *val_len = flen;
+    return SSG_COOKIE_FOUND;
+}
+
+int ssg_payload_decode_simple(char *payload, apr_table_t *entries, apr_int64_t *expiry)
+{
+    char *p, *key;
+    int in_value = 0;
+    apr_size_t run = 0; /* bytes of the current key or value */
+
+    /* first pass: is it simple? nothing is changed until it is known */
+    for (p = payload; *p; p++) {
+        if (*p == '=') {
+            if (in_value || run == 0) {
+                return 0;
+            }
+            in_value = 1;
+            run = 0;
+        }
+        else if (*p == '&') {
+            if (!in_value || run == 0) {
+                return 0;
+            }
+            in_value = 0;
+            run = 0;
+        }
+        else if (*p == '%') {
+            return 0;
+        }
+        else {
+            run++;
+        }
+    }
+    if (!in_value || run == 0) {
+        return 0; /* empty, or ends in a key, in '=' or in '&' */
+    }
+    /* second pass: cut and store */
+    key = payload;
+    for (p = payload;; p++) {
+        if (*p == '+') {
+            *p = ' ';
+        }
+        else if (*p == '=') {
+            *p = '\0';
+        }
+        else if (*p == '&' || *p == '\0') {
+            int last = *p == '\0';
+            const char *val = key + strlen(key) + 1;
+
+            *p = '\0';
+            if (!strcmp(key, "expiry")) {
+                *expiry = apr_atoi64(val);
+            }
+            else {
+                apr_table_setn(entries, key, val);
+            }
+            if (last) {
+                break;
+            }
+            key = p + 1;
+        }
+    }
+    return 1;
 }

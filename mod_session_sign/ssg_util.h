@@ -6,6 +6,7 @@
 #define SSG_UTIL_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 
 #define SSG_MAX_RETURN_LEN 2048
 
@@ -42,5 +43,43 @@ long ssg_form_decode(char *out, const char *in, apr_size_t len);
  *         -1 if the key appears more than once or its value is malformed.
  */
 int ssg_query_get(apr_pool_t *pool, const char *query, const char *key, const char **value);
+
+typedef enum {
+    SSG_COOKIE_ABSENT = 0, /* no cookie of that name */
+    SSG_COOKIE_FOUND,      /* *val, *val_len: its value */
+    SSG_COOKIE_UNSURE      /* not decided here: leave it to httpd's ap_cookie_read() */
+} ssg_cookie_e;
+
+/**
+ * The value of cookie `name` in one Cookie header, exactly as httpd 2.4's
+ * ap_cookie_read() finds it, in the cases that are simple to decide:
+ * the header is cut into pieces at ';', each piece loses its leading
+ * white space (' ', HT, LF, VT, FF, CR), and the first piece that starts
+ * with "name=" gives the value: the rest of that piece, trailing white
+ * space included (*val points into header; it is not NUL-terminated).
+ *
+ * SSG_COOKIE_UNSURE, never a guess, when httpd's answer is not that simple:
+ * a ',' in the header (httpd also cuts there), a byte above 0x7e (white
+ * space could depend on the locale), "name=" in two pieces with different
+ * values (httpd logs AH00011 and reads no session), or a name that is empty,
+ * starts with white space, or holds ';', ',' or a byte above 0x7e.
+ */
+ssg_cookie_e ssg_cookie_find(const char *header, const char *name, const char **val,
+                             apr_size_t *val_len);
+
+/**
+ * mod_session's own session decoder (session_identity_decode in
+ * mod_session.c), for the payloads on which it is simple: pairs "key=value"
+ * joined by single '&', every key and value non-empty and free of '=', '&'
+ * and '%' ('+' stands for a space). On those it gives exactly what
+ * mod_session would: each pair in order into entries (a later key replaces
+ * an earlier one), except "expiry", whose value goes to *expiry as
+ * apr_atoi64() reads it.
+ * @param payload decoded in place ('=' and '&' become NUL, '+' a space);
+ *                entries keeps pointers into it, so it must live as long
+ * @return 1 if decoded; 0 if the payload is not that simple, with payload,
+ *         entries and *expiry untouched (leave it to mod_session then)
+ */
+int ssg_payload_decode_simple(char *payload, apr_table_t *entries, apr_int64_t *expiry);
 
 #endif /* SSG_UTIL_H */

@@ -1,6 +1,8 @@
 /*
  * test_ssg_util.c - Check unit tests for mod_session_sign/ssg_util.c: the
- * login `return` parameter check, the form decoder and the query lookup.
+ * login `return` parameter check, the form decoder, the query lookup, the
+ * session-cookie finder and the simple payload decoder (both checked against
+ * httpd's own algorithms, rewritten here).
  *
  * Build and run from the top of the tree (make unit does the same):
  *
@@ -23,8 +25,11 @@
 
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
 
 #include "ssg_util.h"
+#include "ref_httpd.h"
 
 #define NELTS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define STRLEN   (-1)   /* len field: use strlen(in) */
@@ -319,6 +324,324 @@ START_TEST(test_query_get)
 }
 END_TEST
 
+/* ----------------------------------------------------------- cookie_find */
+
+typedef struct {
+    const char *name;   /* what the case proves */
+    const char *header;
+    const char *cookie;
+    ssg_cookie_e want;
+    const char *value;  /* for SSG_COOKIE_FOUND */
+} cookie_case_t;
+
+static const cookie_case_t cookie_cases[] = {
+    { "alone", "session=abc", "session", SSG_COOKIE_FOUND, "abc" },
+    { "among others", "a=1; session=abc; b=2", "session", SSG_COOKIE_FOUND, "abc" },
+    { "last", "a=1; session=abc", "session", SSG_COOKIE_FOUND, "abc" },
+    { "no space after ;", "a=1;session=abc;b=2", "session", SSG_COOKIE_FOUND, "abc" },
+    { "leading tabs and spaces trimmed", "a=1;\t  session=abc", "session", SSG_COOKIE_FOUND, "abc" },
+    { "trailing space kept", "session=abc ; b=2", "session", SSG_COOKIE_FOUND, "abc " },
+    { "empty value", "session=; b=2", "session", SSG_COOKIE_FOUND, "" },
+    { "value with = and quotes", "session=\"a=b\"", "session", SSG_COOKIE_FOUND, "\"a=b\"" },
+    { "runs of ;", ";;session=abc;;", "session", SSG_COOKIE_FOUND, "abc" },
+    { "same value twice", "session=abc; session=abc", "session", SSG_COOKIE_FOUND, "abc" },
+    { "token-shaped value", "session=v1.k.1.dXNlcj1h.AAAA", "session", SSG_COOKIE_FOUND,
+      "v1.k.1.dXNlcj1h.AAAA" },
+
+    { "absent", "a=1; b=2", "session", SSG_COOKIE_ABSENT, NULL },
+    { "empty header", "", "session", SSG_COOKIE_ABSENT, NULL },
+    { "only separators", " ; ;\t", "session", SSG_COOKIE_ABSENT, NULL },
+    { "longer name", "sessionx=abc", "session", SSG_COOKIE_ABSENT, NULL },
+    { "name as suffix", "xsession=abc", "session", SSG_COOKIE_ABSENT, NULL },
+    { "name without =", "session; a=1", "session", SSG_COOKIE_ABSENT, NULL },
+    { "space before =", "session =abc", "session", SSG_COOKIE_ABSENT, NULL },
+    { "case differs", "Session=abc", "session", SSG_COOKIE_ABSENT, NULL },
+    { "name in a value", "a=session=abc", "session", SSG_COOKIE_ABSENT, NULL },
+
+    { "different values twice", "session=abc; session=abd", "session", SSG_COOKIE_UNSURE, NULL },
+    { "second one empty", "session=abc; session=", "session", SSG_COOKIE_UNSURE, NULL },
+    { "comma", "a=1, session=abc", "session", SSG_COOKIE_UNSURE, NULL },
+    { "comma in another value", "session=abc; a=1,2", "session", SSG_COOKIE_UNSURE, NULL },
+    { "high byte", "session=abc; a=\xc3\xa9", "session", SSG_COOKIE_UNSURE, NULL },
+    { "high byte before the name", "\xa0session=abc", "session", SSG_COOKIE_UNSURE, NULL },
+    { "empty name", "session=abc", "", SSG_COOKIE_UNSURE, NULL },
+    { "name with ;", "a;b=1", "a;b", SSG_COOKIE_UNSURE, NULL },
+    { "name with ,", "a=1", "a,b", SSG_COOKIE_UNSURE, NULL },
+    { "name starting with space", " a=1", " a", SSG_COOKIE_UNSURE, NULL },
+};
+
+START_TEST(test_cookie_find)
+{
+    const cookie_case_t *c = &cookie_cases[_i];
+    const char *v = "sentinel";
+    apr_size_t vlen = 99;
+    ssg_cookie_e rc = ssg_cookie_find(c->header, c->cookie, &v, &vlen);
+
+    ck_assert_msg(rc == c->want, "%s: rc %d, want %d", c->name, rc, c->want);
+    if (c->value) {
+        ck_assert_msg(v && vlen == strlen(c->value) && memcmp(v, c->value, vlen) == 0,
+                      "%s: got \"%.*s\", want \"%s\"", c->name, (int)vlen, v ? v : "", c->value);
+        ck_assert_msg(v >= c->header && v + vlen <= c->header + strlen(c->header),
+                      "%s: the value must point into the header", c->name);
+    }
+    else {
+        ck_assert_msg(v == NULL && vlen == 0, "%s: value set", c->name);
+    }
+}
+END_TEST
+
+/* FOUND and ABSENT must be httpd's answer; UNSURE exactly when httpd's
+ * answer needs more than one pass (a comma), is a refusal (a duplicate) or
+ * could depend on the locale (a high byte): the fast path may not grow
+ * timid either. */
+static void cookie_compare(apr_pool_t *p, const char *header, const char *name)
+{
+    const char *v;
+    apr_size_t vlen;
+    ssg_cookie_e rc = ssg_cookie_find(header, name, &v, &vlen);
+    ref_cookie_t ref = ref_cookie_read(p, header, name);
+    int unsure = strchr(header, ',') != NULL || ref.duplicated || ref_has_high_byte(header);
+
+    if (unsure) {
+        ck_assert_msg(rc == SSG_COOKIE_UNSURE, "[%s] %s: rc %d, want UNSURE", header, name, rc);
+    }
+    else if (ref.value) {
+        ck_assert_msg(rc == SSG_COOKIE_FOUND && vlen == strlen(ref.value) &&
+                          memcmp(v, ref.value, vlen) == 0,
+                      "[%s] %s: rc %d \"%.*s\", httpd \"%s\"", header, name, rc,
+                      (int)(rc == SSG_COOKIE_FOUND ? vlen : 0), rc == SSG_COOKIE_FOUND ? v : "",
+                      ref.value);
+    }
+    else {
+        ck_assert_msg(rc == SSG_COOKIE_ABSENT, "[%s] %s: rc %d, httpd: absent", header, name, rc);
+    }
+}
+
+/* Every header of up to 6 bytes over an alphabet holding each separator,
+ * white space and the name's own letters. */
+START_TEST(test_cookie_find_exhaustive)
+{
+    static const char alphabet[] = "s=; \t,a";
+    const int k = (int)sizeof(alphabet) - 1;
+    char buf[8];
+    long total = 0;
+    int len, i;
+    apr_pool_t *sub;
+
+    apr_pool_create(&sub, pool);
+    for (len = 0; len <= 6; len++) {
+        long n = 1, idx;
+        for (i = 0; i < len; i++) {
+            n *= k;
+        }
+        for (idx = 0; idx < n; idx++) {
+            long x = idx;
+            for (i = 0; i < len; i++) {
+                buf[i] = alphabet[x % k];
+                x /= k;
+            }
+            buf[len] = '\0';
+            cookie_compare(sub, buf, "s");
+            cookie_compare(sub, buf, "sa");
+            apr_pool_clear(sub);
+            total++;
+        }
+    }
+    ck_assert_int_eq(total, 137257); /* 7^0 + ... + 7^6 */
+    apr_pool_destroy(sub);
+}
+END_TEST
+
+/* The header is scanned eight bytes at a time: a ',', a DEL or a high byte
+ * in any lane of any word, or in the tail, makes it UNSURE. */
+START_TEST(test_cookie_find_every_lane)
+{
+    static const unsigned char bad[] = { ',', 0x7f, 0x80, 0xa0, 0xff };
+    char buf[64];
+    int pos, b;
+
+    for (b = 0; b < NELTS(bad); b++) {
+        for (pos = 0; pos < 41; pos++) {
+            const char *v;
+            apr_size_t vlen;
+            memset(buf, 'x', 41);
+            memcpy(buf, "session=abc;", 12);
+            buf[41] = '\0';
+            buf[pos] = (char)bad[b];
+            ck_assert_msg(ssg_cookie_find(buf, "session", &v, &vlen) == SSG_COOKIE_UNSURE,
+                          "byte 0x%02x at %d", bad[b], pos);
+        }
+    }
+    memset(buf, 'x', 41);
+    memcpy(buf, "session=abc;", 12);
+    buf[41] = '\0';
+    {
+        const char *v;
+        apr_size_t vlen;
+        ck_assert(ssg_cookie_find(buf, "session", &v, &vlen) == SSG_COOKIE_FOUND && vlen == 3);
+    }
+}
+END_TEST
+
+/* Longer random headers built from cookie-like parts. */
+START_TEST(test_cookie_find_random)
+{
+    static const char *const parts[] = {
+        "session=", "session", "sess=", "xsession=", "=", ";", "; ", " ", "\t", ",",
+        "v1.k.1.AAA", "abc", "abd", "a=1", "\"q\"", "\v", "\r", "\xc3\xa9",
+    };
+    unsigned long seed = 0x5eed1234UL;
+    char buf[256];
+    int round, j;
+    apr_pool_t *sub;
+
+    apr_pool_create(&sub, pool);
+    for (round = 0; round < 20000; round++) {
+        int n;
+        buf[0] = '\0';
+        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        n = (int)((seed >> 33) % 12);
+        for (j = 0; j < n; j++) {
+            seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+            strcat(buf, parts[(seed >> 33) % NELTS(parts)]);
+        }
+        cookie_compare(sub, buf, "session");
+        apr_pool_clear(sub);
+    }
+    apr_pool_destroy(sub);
+}
+END_TEST
+
+/* ------------------------------------------------------ payload_decode */
+
+static int same_entry(void *rec, const char *key, const char *val)
+{
+    const char *other = apr_table_get((apr_table_t *)rec, key);
+    return other && !strcmp(other, val);
+}
+
+/* Independent of the implementation: what "simple" means. */
+static int payload_is_simple(const char *s)
+{
+    const char *pair = s;
+
+    if (!*s || strchr(s, '%')) {
+        return 0;
+    }
+    for (;;) {
+        const char *amp = strchr(pair, '&');
+        size_t len = amp ? (size_t)(amp - pair) : strlen(pair);
+        const char *eq = memchr(pair, '=', len);
+        if (!eq || eq == pair || eq == pair + len - 1 || memchr(eq + 1, '=', len - (size_t)(eq - pair) - 1)) {
+            return 0;
+        }
+        if (!amp) {
+            return 1;
+        }
+        pair = amp + 1;
+    }
+}
+
+static void payload_compare(apr_pool_t *p, const char *payload)
+{
+    apr_table_t *fast = apr_table_make(p, 4), *ref = apr_table_make(p, 4);
+    apr_int64_t fe = -7, re = -7;
+    char *copy = apr_pstrdup(p, payload);
+    int rc = ssg_payload_decode_simple(copy, fast, &fe);
+
+    ck_assert_msg(rc == payload_is_simple(payload), "[%s]: rc %d", payload, rc);
+    if (!rc) {
+        ck_assert_msg(!strcmp(copy, payload) && apr_is_empty_table(fast) && fe == -7,
+                      "[%s]: changed something though not simple", payload);
+        return;
+    }
+    ref_identity_decode(p, payload, ref, &re);
+    ck_assert_msg(fe == re, "[%s]: expiry %lld, mod_session %lld", payload, (long long)fe,
+                  (long long)re);
+    ck_assert_msg(apr_table_elts(fast)->nelts == apr_table_elts(ref)->nelts &&
+                      apr_table_do(same_entry, ref, fast, NULL) &&
+                      apr_table_do(same_entry, fast, ref, NULL),
+                  "[%s]: entries differ from mod_session's", payload);
+}
+
+typedef struct {
+    const char *name;
+    const char *payload;
+    int want;
+    const char *key, *value; /* one entry to look up, or NULL */
+    apr_int64_t expiry;      /* -7: untouched */
+} payload_case_t;
+
+static const payload_case_t payload_cases[] = {
+    { "one pair", "user=alice", 1, "user", "alice", -7 },
+    { "plus is a space", "user=al+ice", 1, "user", "al ice", -7 },
+    { "later key replaces", "user=a&user=b", 1, "user", "b", -7 },
+    { "keys case-insensitive like mod_session", "User=a&user=b", 1, "USER", "b", -7 },
+    { "expiry is not an entry", "user=a&expiry=1700000000000000", 1, "expiry", NULL,
+      1700000000000000LL },
+    { "expiry as apr_atoi64 reads it", "expiry=12abc&user=a", 1, "user", "a", 12 },
+    { "percent escapes go to mod_session", "user=a%40b", 0, NULL, NULL, -7 },
+    { "empty value goes to mod_session", "user=&role=x", 0, NULL, NULL, -7 },
+    { "empty key goes to mod_session", "=a", 0, NULL, NULL, -7 },
+    { "bare key goes to mod_session", "user", 0, NULL, NULL, -7 },
+    { "second = goes to mod_session", "user=a=b", 0, NULL, NULL, -7 },
+    { "&& goes to mod_session", "a=1&&b=2", 0, NULL, NULL, -7 },
+    { "trailing & goes to mod_session", "a=1&", 0, NULL, NULL, -7 },
+    { "empty payload goes to mod_session", "", 0, NULL, NULL, -7 },
+};
+
+START_TEST(test_payload_decode)
+{
+    const payload_case_t *c = &payload_cases[_i];
+    apr_table_t *t = apr_table_make(pool, 4);
+    apr_int64_t e = -7;
+    char *copy = apr_pstrdup(pool, c->payload);
+    int rc = ssg_payload_decode_simple(copy, t, &e);
+
+    ck_assert_msg(rc == c->want, "%s: rc %d", c->name, rc);
+    ck_assert_msg(e == c->expiry, "%s: expiry %lld", c->name, (long long)e);
+    if (c->key) {
+        const char *v = apr_table_get(t, c->key);
+        ck_assert_msg(c->value ? (v && !strcmp(v, c->value)) : v == NULL, "%s: %s=%s", c->name,
+                      c->key, v ? v : "(none)");
+    }
+    payload_compare(pool, c->payload);
+}
+END_TEST
+
+/* Every payload of up to 7 bytes over an alphabet of the separators, '+',
+ * '%' and two letters (and "expiry" spelled out in some). */
+START_TEST(test_payload_decode_exhaustive)
+{
+    static const char alphabet[] = "ab=&+%";
+    const int k = (int)sizeof(alphabet) - 1;
+    char buf[16];
+    int len, i;
+    apr_pool_t *sub;
+
+    apr_pool_create(&sub, pool);
+    for (len = 0; len <= 6; len++) {
+        long n = 1, idx;
+        for (i = 0; i < len; i++) {
+            n *= k;
+        }
+        for (idx = 0; idx < n; idx++) {
+            long x = idx;
+            for (i = 0; i < len; i++) {
+                buf[i] = alphabet[x % k];
+                x /= k;
+            }
+            buf[len] = '\0';
+            payload_compare(sub, buf);
+            apr_pool_clear(sub);
+        }
+    }
+    payload_compare(sub, "expiry=5&a=b&expiry=6");
+    payload_compare(sub, "a=b&expiry=-3&b=expiry");
+    apr_pool_destroy(sub);
+}
+END_TEST
+
 /* -------------------------------------------------------------------- main */
 
 static Suite *util_suite(void)
@@ -341,6 +664,22 @@ static Suite *util_suite(void)
     tc = tcase_create("query_get");
     tcase_add_checked_fixture(tc, pool_setup, pool_teardown);
     tcase_add_loop_test(tc, test_query_get, 0, NELTS(query_cases));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("cookie_find");
+    tcase_add_checked_fixture(tc, pool_setup, pool_teardown);
+    tcase_set_timeout(tc, 300); /* the exhaustive test, under valgrind */
+    tcase_add_loop_test(tc, test_cookie_find, 0, NELTS(cookie_cases));
+    tcase_add_test(tc, test_cookie_find_exhaustive);
+    tcase_add_test(tc, test_cookie_find_every_lane);
+    tcase_add_test(tc, test_cookie_find_random);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("payload_decode");
+    tcase_add_checked_fixture(tc, pool_setup, pool_teardown);
+    tcase_set_timeout(tc, 300); /* the exhaustive test, under valgrind */
+    tcase_add_loop_test(tc, test_payload_decode, 0, NELTS(payload_cases));
+    tcase_add_test(tc, test_payload_decode_exhaustive);
     suite_add_tcase(s, tc);
 
     return s;
