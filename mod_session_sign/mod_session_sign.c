@@ -52,6 +52,14 @@ static APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load_fn = NULL;
 static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get_fn = NULL;
 static APR_OPTIONAL_FN_TYPE(ap_session_set) *session_set_fn = NULL;
 
+/* Set at startup when the session_decode hooks are ours and mod_session's
+ * alone (no mod_session_crypto, nothing else between the token and
+ * mod_session's decoder): then a verified payload that is simple
+ * (ssg_payload_decode_simple) is decoded by ssg_session_decode itself, the
+ * same way, without mod_session's strtok and unescaping passes. */
+static int ssg_decode_alone = 0;
+static int ssg_crypto_on(request_rec *r);
+
 /* ------------------------------------------------------------------ */
 /* configuration                                                       */
 
@@ -97,6 +105,13 @@ typedef struct {
     const ssg_ring_t *ring;
     const char *context;
     const char *token; /* the verified token, to re-check in a new scope */
+    /* the cookie fast path (ssg_cookie_seed): the request whose notes it
+     * has seen, and for which cookie name */
+    const request_rec *seed_req;
+    const char *seed_name;
+    /* the last ssg_status(): for which request, and its verified session */
+    const request_rec *status_req;
+    session_rec *status_z;
 } ssg_req_t;
 
 static const char *ssg_conf_user_key(const ssg_dir_conf *c)
@@ -232,6 +247,16 @@ static apr_status_t ssg_session_decode(request_rec *r, session_rec *z)
     if (ssg_status_ok(vs)) {
         st->token = apr_pstrdup(ssg_top(r)->pool, z->encoded);
         z->encoded = res.payload;
+        if (ssg_decode_alone && !ssg_crypto_on(r)) {
+            /* mod_session's decoder is the only other one: decode a simple
+             * payload here, as it would, and leave it nothing to do */
+            apr_pool_t *tp = apr_table_elts(z->entries)->pool;
+            char *pl = tp == r->pool ? (char *)res.payload
+                                     : apr_pstrmemdup(tp, res.payload, res.payload_len);
+            if (ssg_payload_decode_simple(pl, z->entries, &z->expiry)) {
+                z->encoded = NULL;
+            }
+        }
         st->verdict = (vs == SSG_OK) ? SESSION_SIGN_VERIFIED : SESSION_SIGN_VERIFIED_OLD_KEY;
         st->reason = ssg_status_str(vs);
         st->iat = res.iat;
@@ -340,6 +365,300 @@ static apr_status_t ssg_session_encode(request_rec *r, session_rec *z)
 }
 
 /* ------------------------------------------------------------------ */
+/* the session cookie, read once                                       */
+
+/* mod_session_cookie reads its cookie with httpd's ap_cookie_read(), which
+ * tokenizes the whole Cookie header with apr_strtok (one strchr per byte,
+ * twice): on a guarded request with a ~90-byte token that is the largest
+ * single cost after the HMAC. Where this scope signs sessions and the
+ * cookie store is the plain case (SessionCookieName, no SessionCookieName2,
+ * SessionCookieRemove Off), the first session load of a request reads the
+ * cookie with ssg_cookie_find() (one pass, the same answer; checked against
+ * httpd's algorithm in the unit tests) and leaves the session where
+ * mod_session_cookie caches it: in the main request's notes under
+ * "mod_session_cookie" + name, with the Cache-Control header it would add.
+ * mod_session_cookie then answers from that cache, as it does for every
+ * later load. Anything unusual (several Cookie headers, Cookie2, a comma,
+ * a duplicate, a high byte) is left to mod_session_cookie untouched.
+ *
+ * This reads mod_session_cookie's per-directory configuration, a private
+ * struct: its httpd 2.4 layout is mirrored below and proven at every
+ * startup by ssg_cookie_probe(), which runs the module's own
+ * create_dir_config and directive handlers and reads the result back.
+ * If the probe fails, the fast path is off and nothing else changes. */
+typedef struct {
+    const char *name;
+    int name_set;
+    const char *name_attrs;
+    const char *name2;
+    int name2_set;
+    const char *name2_attrs;
+    int remove;
+    int remove_set;
+} ssg_cookie_conf_t;
+
+#define SSG_COOKIE_NOTE "mod_session_cookie" /* mod_session_cookie's cache key prefix */
+
+static module *ssg_cookie_module = NULL; /* set when the probe passed */
+
+static const command_rec *ssg_find_cmd(const module *m, const char *name)
+{
+    const command_rec *c;
+
+    for (c = m->cmds; c && c->name; c++) {
+        if (!strcasecmp(c->name, name)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* @return NULL if mod_session_cookie's configuration reads back as the
+ * mirror above says, else why not */
+static const char *ssg_cookie_probe(apr_pool_t *p, server_rec *s)
+{
+    module *m = ap_find_linked_module("mod_session_cookie.c");
+    const command_rec *c1, *c2, *c3;
+    const ssg_cookie_conf_t *cc;
+    ap_directive_t dir;
+    cmd_parms cmd;
+    void *dc;
+
+    ssg_cookie_module = NULL;
+    if (!m) {
+        return "mod_session_cookie is not loaded";
+    }
+    c1 = ssg_find_cmd(m, "SessionCookieName");
+    c2 = ssg_find_cmd(m, "SessionCookieName2");
+    c3 = ssg_find_cmd(m, "SessionCookieRemove");
+    if (!m->create_dir_config || !c1 || !c2 || !c3 || c1->args_how != RAW_ARGS ||
+        c2->args_how != RAW_ARGS || c3->args_how != FLAG) {
+        return "unexpected directives";
+    }
+    memset(&cmd, 0, sizeof(cmd));
+    memset(&dir, 0, sizeof(dir));
+    cmd.pool = p;
+    cmd.temp_pool = p;
+    cmd.server = s;
+    cmd.directive = &dir;
+
+    dc = m->create_dir_config(p, NULL);
+    cc = dc;
+    if (cc->name_set || cc->name2_set || cc->remove || cc->remove_set) {
+        return "unexpected defaults";
+    }
+    dir.directive = c1->name;
+    cmd.cmd = c1;
+    if (c1->AP_RAW_ARGS(&cmd, dc, "ssg-probe-a path=/") != NULL || cc->name_set != 1 ||
+        cc->name2_set != 0 || cc->remove != 0 || !cc->name || strcmp(cc->name, "ssg-probe-a") ||
+        !cc->name_attrs || strcmp(cc->name_attrs, "path=/")) {
+        return "SessionCookieName reads back wrong";
+    }
+    dc = m->create_dir_config(p, NULL);
+    cc = dc;
+    dir.directive = c2->name;
+    cmd.cmd = c2;
+    if (c2->AP_RAW_ARGS(&cmd, dc, "ssg-probe-b") != NULL || cc->name2_set != 1 ||
+        cc->name_set != 0 || cc->remove != 0 || !cc->name2 || strcmp(cc->name2, "ssg-probe-b")) {
+        return "SessionCookieName2 reads back wrong";
+    }
+    dc = m->create_dir_config(p, NULL);
+    cc = dc;
+    dir.directive = c3->name;
+    cmd.cmd = c3;
+    if (c3->AP_FLAG(&cmd, dc, 1) != NULL || cc->remove != 1 || cc->remove_set != 1 ||
+        cc->name_set != 0 || cc->name2_set != 0) {
+        return "SessionCookieRemove reads back wrong";
+    }
+    ssg_cookie_module = m;
+    return NULL;
+}
+
+/* mod_session_crypto's per-directory configuration as httpd 2.4 lays it
+ * out (modules/session/mod_session_crypto.c); read only after
+ * ssg_crypto_probe() proved the layout, as for mod_session_cookie. */
+typedef struct {
+    apr_array_header_t *passphrases;
+    int passphrases_set;
+} ssg_crypto_conf_t;
+
+static module *ssg_crypto_module = NULL; /* loaded, and the probe passed */
+
+static const char *ssg_crypto_probe(apr_pool_t *p, server_rec *s, module *m)
+{
+    const command_rec *c = ssg_find_cmd(m, "SessionCryptoPassphrase");
+    const ssg_crypto_conf_t *cc;
+    ap_directive_t dir;
+    cmd_parms cmd;
+    void *dc;
+
+    if (!m->create_dir_config || !c || c->args_how != ITERATE) {
+        return "unexpected directives";
+    }
+    dc = m->create_dir_config(p, NULL);
+    cc = dc;
+    if (!cc->passphrases || cc->passphrases->nelts != 0 ||
+        cc->passphrases->elt_size != sizeof(char *) || cc->passphrases_set != 0) {
+        return "unexpected defaults";
+    }
+    memset(&cmd, 0, sizeof(cmd));
+    memset(&dir, 0, sizeof(dir));
+    cmd.pool = p;
+    cmd.temp_pool = p;
+    cmd.server = s;
+    cmd.directive = &dir;
+    dir.directive = c->name;
+    cmd.cmd = c;
+    if (c->AP_TAKE1(&cmd, dc, "ssg-probe-passphrase") != NULL || cc->passphrases_set != 1 ||
+        cc->passphrases->nelts != 1 ||
+        strcmp(((const char **)cc->passphrases->elts)[0], "ssg-probe-passphrase")) {
+        return "SessionCryptoPassphrase reads back wrong";
+    }
+    return NULL;
+}
+
+/* Does mod_session_crypto decrypt sessions in this scope? */
+static int ssg_crypto_on(request_rec *r)
+{
+    const ssg_crypto_conf_t *cc;
+
+    if (!ssg_crypto_module) {
+        return 0;
+    }
+    cc = ap_get_module_config(r->per_dir_config, ssg_crypto_module);
+    return !cc || cc->passphrases_set;
+}
+
+/* @return NULL if the session_decode hooks are ours, mod_session's and at
+ * most mod_session_crypto's (with its configuration readable), else why not */
+static const char *ssg_decoders_alone(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *hooks = ap_hook_get_session_decode();
+    const ap_LINK_session_decode_t *h;
+    int i, identity = 0, crypto = 0;
+
+    ssg_crypto_module = NULL;
+    if (!hooks) {
+        return "no decoders";
+    }
+    h = (const ap_LINK_session_decode_t *)hooks->elts;
+    for (i = 0; i < hooks->nelts; i++) {
+        if (!strcmp(h[i].szName, "mod_session.c")) {
+            identity++;
+        }
+        else if (!strcmp(h[i].szName, "mod_session_crypto.c")) {
+            crypto++;
+        }
+        else if (strcmp(h[i].szName, "mod_session_sign.c") != 0) {
+            return apr_psprintf(p, "another decoder: %s", h[i].szName);
+        }
+    }
+    if (identity != 1 || crypto > 1) {
+        return "unexpected decoders";
+    }
+    if (crypto) {
+        module *m = ap_find_linked_module("mod_session_crypto.c");
+        const char *why = m ? ssg_crypto_probe(p, s, m) : "mod_session_crypto not found";
+        if (why) {
+            return apr_pstrcat(p, "mod_session_crypto: ", why, NULL);
+        }
+        ssg_crypto_module = m;
+    }
+    return NULL;
+}
+
+/* The one Cookie header of r, NULL if there is none; sets *several when
+ * there is more than one Cookie header or any Cookie2 header (then
+ * ap_cookie_read() reads them all, and the fast path stands aside). */
+static const char *ssg_cookie_header(request_rec *r, int *several)
+{
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    const char *found = NULL;
+    int i;
+
+    *several = 0;
+    for (i = 0; i < arr->nelts; i++) {
+        const char *k = e[i].key;
+        if (!k || (k[0] != 'C' && k[0] != 'c') || strncasecmp(k, "Cookie", 6) != 0) {
+            continue;
+        }
+        if (k[6] == '\0' && !found) {
+            found = e[i].val;
+        }
+        else if (k[6] == '\0' || !strcmp(k + 6, "2")) {
+            *several = 1;
+            return NULL;
+        }
+    }
+    return found;
+}
+
+/* session_load, before mod_session_cookie's: never loads anything itself
+ * (always DECLINED); at most leaves the session in mod_session_cookie's
+ * cache, as mod_session_cookie would have. */
+static apr_status_t ssg_cookie_seed(request_rec *r, session_rec **z)
+{
+    ssg_dir_conf *conf;
+    const ssg_cookie_conf_t *cc;
+    request_rec *m = r;
+    ssg_req_t *st;
+    session_rec *zz;
+    const char *note, *header, *val = NULL;
+    apr_size_t vlen = 0;
+    ssg_cookie_e found = SSG_COOKIE_ABSENT;
+    int several;
+
+    (void)z;
+    if (!ssg_cookie_module) {
+        return DECLINED;
+    }
+    conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
+    cc = ap_get_module_config(r->per_dir_config, ssg_cookie_module);
+    if (!conf->ring || !cc || !cc->name_set || !cc->name || cc->name2_set || cc->remove) {
+        return DECLINED;
+    }
+    /* the request whose notes mod_session_cookie uses */
+    while (m->prev) {
+        m = m->prev;
+    }
+    while (m->main) {
+        m = m->main;
+    }
+    st = ssg_req(r);
+    if (st->seed_req == m && st->seed_name == cc->name) {
+        return DECLINED; /* seen: mod_session_cookie answers from its cache */
+    }
+    st->seed_req = m;
+    st->seed_name = cc->name;
+    note = apr_pstrcat(m->pool, SSG_COOKIE_NOTE, cc->name, NULL);
+    if (apr_table_get(m->notes, note)) {
+        return DECLINED;
+    }
+    header = ssg_cookie_header(r, &several);
+    if (several) {
+        return DECLINED;
+    }
+    if (header) {
+        found = ssg_cookie_find(header, cc->name, &val, &vlen);
+        if (found == SSG_COOKIE_UNSURE) {
+            return DECLINED;
+        }
+    }
+    zz = apr_pcalloc(m->pool, sizeof(*zz));
+    zz->pool = m->pool;
+    zz->entries = apr_table_make(m->pool, 10);
+    zz->encoded = found == SSG_COOKIE_FOUND ? apr_pstrmemdup(m->pool, val, vlen) : NULL;
+    apr_table_setn(m->notes, note, (char *)zz);
+    /* what mod_session_cookie adds when it reads the cookie itself */
+    apr_table_addn(r->headers_out, "Cache-Control", "no-cache, private");
+    ap_log_rerror(
+        APLOG_MARK, APLOG_TRACE3, 0, r, "SSG0060: session cookie %s read by mod_session_sign (%s)",
+        ap_escape_logitem(r->pool, cc->name), found == SSG_COOKIE_FOUND ? "present" : "absent");
+    return DECLINED;
+}
+
+/* ------------------------------------------------------------------ */
 /* the optional function other modules call                            */
 
 static int ssg_status(request_rec *r, const char **user, const char **reason)
@@ -356,6 +675,9 @@ static int ssg_status(request_rec *r, const char **user, const char **reason)
     if (reason) {
         *reason = "not configured";
     }
+    st = ssg_req(r);
+    st->status_req = r;
+    st->status_z = NULL;
     if (!conf->ring) {
         if (reason) {
             *reason = "no SessionSignKey or SessionSignKeyFile in this scope";
@@ -376,7 +698,6 @@ static int ssg_status(request_rec *r, const char **user, const char **reason)
         }
         return SESSION_SIGN_UNCONFIGURED;
     }
-    st = ssg_req(r);
     if (st->pending) {
         /* a MAC that verified over a payload an inner decoder refused
          * (e.g. mod_session_crypto with another passphrase) */
@@ -389,12 +710,23 @@ static int ssg_status(request_rec *r, const char **user, const char **reason)
         *reason = st->reason;
     }
     if (st->verdict == SESSION_SIGN_VERIFIED || st->verdict == SESSION_SIGN_VERIFIED_OLD_KEY) {
+        st->status_z = z;
         u = apr_table_get(z->entries, ssg_conf_user_key(conf));
         if (user && u && *u) {
             *user = u;
         }
     }
     return st->verdict;
+}
+
+static const char *session_sign_get(request_rec *r, const char *key)
+{
+    ssg_req_t *st = ssg_req(r);
+
+    if (st->status_req != r) {
+        ssg_status(r, NULL, NULL); /* sets status_req and status_z */
+    }
+    return st->status_z ? apr_table_get(st->status_z->entries, key) : NULL;
 }
 
 static const char *ssg_status_name(int status)
@@ -1235,9 +1567,30 @@ static int ssg_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     return OK;
 }
 
+static int ssg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    const char *why;
+
+    (void)pconf;
+    (void)plog;
+    why = ssg_cookie_probe(ptemp, s);
+    if (why) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "SSG0061: session cookies are read by mod_session_cookie alone (%s)", why);
+    }
+    why = ssg_decoders_alone(ptemp, s);
+    ssg_decode_alone = why == NULL;
+    if (why) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "SSG0062: verified payloads are decoded by mod_session alone (%s)", why);
+    }
+    return OK;
+}
+
 static void ssg_register_hooks(apr_pool_t *p)
 {
     static const char *const after_session[] = {"mod_session.c", NULL};
+    static const char *const before_cookie[] = {"mod_session_cookie.c", NULL};
     (void)p;
 
     /* outermost layer: signs whatever mod_session(_crypto) produced */
@@ -1246,6 +1599,8 @@ static void ssg_register_hooks(apr_pool_t *p)
     ap_hook_session_decode(ssg_session_decode, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* after mod_session's own decoder: judge SessionMaxAge, note the identity */
     ap_hook_session_decode(ssg_session_decode_done, after_session, NULL, APR_HOOK_REALLY_LAST);
+    /* reads the session cookie in one pass, for mod_session_cookie's cache */
+    ap_hook_session_load(ssg_cookie_seed, NULL, before_cookie, APR_HOOK_FIRST);
 
     /* AuthType session-sign: identity from the verified session */
     ap_hook_check_authn(ssg_check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
@@ -1258,8 +1613,10 @@ static void ssg_register_hooks(apr_pool_t *p)
     ap_hook_handler(ssg_login_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ssg_logout_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(ssg_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(ssg_post_config, NULL, NULL, APR_HOOK_MIDDLE);
 
     APR_REGISTER_OPTIONAL_FN(session_sign_status);
+    APR_REGISTER_OPTIONAL_FN(session_sign_get);
     APR_REGISTER_OPTIONAL_FN(session_sign_status_name);
 }
 

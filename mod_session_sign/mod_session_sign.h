@@ -1,8 +1,8 @@
 /*
  * mod_session_sign.h - what other modules may ask mod_session_sign.
  *
- * mod_session_sign registers one optional function. Retrieve it in an
- * optional_fn_retrieve hook (or post_config) and refuse to start without it:
+ * mod_session_sign registers optional functions. Retrieve them in an
+ * optional_fn_retrieve hook (or post_config) and refuse to start without them:
  *
  *   static APR_OPTIONAL_FN_TYPE(session_sign_status) *sign_status;
  *   sign_status = APR_RETRIEVE_OPTIONAL_FN(session_sign_status);
@@ -38,6 +38,17 @@
  */
 APR_DECLARE_OPTIONAL_FN(int, session_sign_status,
                         (request_rec * r, const char **user, const char **reason));
+
+/**
+ * A value of this request's session, only if the session verified.
+ * Cheaper than ap_session_load() + ap_session_get() after session_sign_status()
+ * on the same request: the session it loaded is reused.
+ * @param r   the request
+ * @param key the session key
+ * @return the value, or NULL if the session did not verify (or is not
+ *         configured here) or holds no such key
+ */
+APR_DECLARE_OPTIONAL_FN(const char *, session_sign_get, (request_rec * r, const char *key));
 
 /** @return a short name for a status ("verified", "absent", ...). */
 APR_DECLARE_OPTIONAL_FN(const char *, session_sign_status_name, (int status));

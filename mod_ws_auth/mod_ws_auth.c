@@ -42,6 +42,7 @@ extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) ws_a
 #define WSA_MISSING_DENY  2
 
 static APR_OPTIONAL_FN_TYPE(session_sign_status) *sign_status = NULL;
+static APR_OPTIONAL_FN_TYPE(session_sign_get) *sign_get = NULL;
 static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get = NULL;
 static APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load = NULL;
 static int wsa_enabled_somewhere = 0;
@@ -135,17 +136,15 @@ static void wsa_strip(request_rec *r, const wsa_dir_conf *conf)
 static void wsa_forward(request_rec *r, const wsa_dir_conf *conf)
 {
     const wsa_forward_t *fw;
-    session_rec *z = NULL;
     int i;
 
-    /* the session is loaded (and verified) already: fetch it once */
-    if (!conf->forward || session_load(r, &z) != APR_SUCCESS || !z) {
+    if (!conf->forward) {
         return;
     }
     fw = (const wsa_forward_t *)conf->forward->elts;
     for (i = 0; i < conf->forward->nelts; i++) {
-        const char *v = NULL;
-        session_get(r, z, fw[i].key, &v);
+        /* from the session sign_status() just verified */
+        const char *v = sign_get(r, fw[i].key);
         if (!v || !*v) {
             continue; /* stripped already: backend sees nothing */
         }
@@ -220,13 +219,22 @@ static const char *wsa_check_origin(request_rec *r, const wsa_dir_conf *conf)
  * session data. */
 static void wsa_own_error_body(request_rec *r, int status)
 {
+    /* what ap_custom_response(r, status, text) records, without its
+     * ap_is_url() and copy on every accepted request: the leading '"'
+     * marks a text body, as there */
+    core_request_config *rc = ap_get_core_module_config(r->request_config);
+    const char *body;
+
     switch (status) {
-    case HTTP_UNAUTHORIZED:
-        ap_custom_response(r, status, "WebSocket authentication required\n");
-        break;
-    case HTTP_FORBIDDEN: ap_custom_response(r, status, "WebSocket forbidden\n"); break;
-    default: ap_custom_response(r, status, "WebSocket gate misconfigured\n");
+    case HTTP_UNAUTHORIZED: body = "\"WebSocket authentication required\n"; break;
+    case HTTP_FORBIDDEN: body = "\"WebSocket forbidden\n"; break;
+    default: body = "\"WebSocket gate misconfigured\n";
     }
+    if (!rc->response_code_strings) {
+        rc->response_code_strings =
+            apr_pcalloc(r->pool, sizeof(*rc->response_code_strings) * RESPONSE_CODES);
+    }
+    rc->response_code_strings[ap_index_of_response(status)] = (char *)body;
 }
 
 static int wsa_refuse(request_rec *r, wsa_verdict_t *v, int status, const char *reason,
@@ -276,7 +284,7 @@ static int wsa_gate(request_rec *r)
     }
     v->guarded = 1;
 
-    if (!sign_status || !session_get || !session_load) {
+    if (!sign_status || !sign_get || !session_get || !session_load) {
         return wsa_refuse(r, v, HTTP_INTERNAL_SERVER_ERROR, "misconfigured",
                           "mod_session_sign is not loaded");
     }
@@ -560,9 +568,10 @@ static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     (void)plog;
     (void)ptemp;
     sign_status = APR_RETRIEVE_OPTIONAL_FN(session_sign_status);
+    sign_get = APR_RETRIEVE_OPTIONAL_FN(session_sign_get);
     session_get = APR_RETRIEVE_OPTIONAL_FN(ap_session_get);
     session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
-    if (wsa_enabled_somewhere && (!sign_status || !session_get || !session_load)) {
+    if (wsa_enabled_somewhere && (!sign_status || !sign_get || !session_get || !session_load)) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      "WSA0050: WSAuth On needs mod_session and mod_session_sign: "
                      "add LoadModule session_module, session_cookie_module and "
