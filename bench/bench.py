@@ -622,6 +622,7 @@ class Bench:
         r["other_share"] = r["other_cpu_s"] / cw
         if r["errors"]:
             log("WARNING: %s %s: %d errors or unexpected statuses" % (name, kind, r["errors"]))
+        self.quiesce(h)
         return r
 
     def profile(self):
@@ -750,10 +751,28 @@ class Bench:
             self.measure(name, "get", s)
         log("warm-up done (%ds per configuration and kind)" % s)
 
+    def quiesce(self, h):
+        """Wait until h's processes stop using CPU (at most 5 s): a run that
+        ends with requests still queued (F's bcrypt logins take 5 ms each)
+        must not eat into the next configuration's measurement."""
+        deadline = time.monotonic() + 5
+        last, still = h.cpu_ticks(), 0
+        while time.monotonic() < deadline and still < 2:
+            time.sleep(0.1)
+            now = h.cpu_ticks()
+            still = still + 1 if now - last <= 1 else 0
+            last = now
+
     def rounds(self):
         for i in range(self.a.rounds):
             for kind in ("hs", "get"):
                 names = CONFIGS + (BREAKDOWN if kind == "get" and self.a.breakdown else ())
+                if i % 2:
+                    # P and S always back to back, their order alternating
+                    # from round to round (and Pm/Pk likewise), so that
+                    # neither always runs first
+                    names = tuple({"P": "S", "S": "P", "Pm": "Pk", "Pk": "Pm"}.get(n, n)
+                                  for n in names)
                 for name in names:
                     r = self.measure(name, kind, self.a.seconds)
                     r["round"] = i + 1
@@ -977,45 +996,39 @@ def targets(res, S, paired):
                          % (ins["Pm"] - ins["P"], ins["Pk"] - ins["Pm"], ins["S"] - ins["Pk"]))
         return note
 
-    # 1. S >= 0.98 x P handshakes/s
-    s, p = g("hs", "S", "rate"), g("hs", "P", "rate")
-    if s and p:
-        ratio = s / p
-        note = noise_note("hs", "S", "P", 0.98)
-        if ratio < 0.98:
-            note += "; short by %.1f%% of P" % ((0.98 - ratio) * 100)
-        out.append(("S >= 0.98 x P handshakes/s", "%.3f x P" % ratio, verdict(ratio >= 0.98), note))
-    # 2. CPU per handshake within 5 us of P
-    s, p = g("hs", "S", "apache_us_per_op"), g("hs", "P", "apache_us_per_op")
-    if s is not None and p is not None:
-        d = s - p
-        pd = paired[("hs", "S", "P")]["cpu_delta"]
-        note = "per-round delta %+.1f..%+.1f us" % (min(pd), max(pd)) if pd else ""
-        if d > 5:
-            note += "; over by %.1f us" % (d - 5)
-            prof = res.get("profile", {})
-            if "P" in prof and "S" in prof:
-                note += " (see the GET attribution: the same per-request work runs in a handshake)"
-        out.append(("S Apache CPU/handshake <= P + 5 us", "%+.1f us (%.1f vs %.1f)" % (d, s, p),
-                    verdict(d <= 5), note))
-    # 3. S >= 0.95 x P GETs/s
-    s, p = g("get", "S", "rate"), g("get", "P", "rate")
-    if s and p:
-        ratio = s / p
-        note = noise_note("get", "S", "P", 0.95)
-        if ratio < 0.95:
-            note += "; short by %.1f%% of P" % ((0.95 - ratio) * 100)
-        out.append(("S >= 0.95 x P guarded GETs/s", "%.3f x P" % ratio, verdict(ratio >= 0.95), note))
-    # 4. CPU per GET within 3 us of P
-    s, p = g("get", "S", "apache_us_per_op"), g("get", "P", "apache_us_per_op")
-    if s is not None and p is not None:
-        d = s - p
-        pd = paired[("get", "S", "P")]["cpu_delta"]
-        note = "per-round delta %+.1f..%+.1f us" % (min(pd), max(pd)) if pd else ""
-        if d > 3:
-            note += "; over by %.1f us" % (d - 3) + breakdown_note()
-        out.append(("S Apache CPU/GET <= P + 3 us", "%+.1f us (%.1f vs %.1f)" % (d, s, p),
-                    verdict(d <= 3), note))
+    # 1.-4. S against P. P and S run back to back in every round (their
+    # order alternating), so the verdict is the median of the per-round
+    # paired figures: a drift of the machine between rounds (this VM's CPU
+    # time per request moves by 10-40% from one minute to the next) cancels
+    # in each pair. The ratio of the medians is in the note and the table.
+    for kind, want, label in (("hs", 0.98, "handshakes/s"), ("get", 0.95, "guarded GETs/s")):
+        s, p = g(kind, "S", "rate"), g(kind, "P", "rate")
+        pr = paired[(kind, "S", "P")]["ratio"]
+        if s and p and pr:
+            ratio = med(pr)
+            note = noise_note(kind, "S", "P", want) + "; ratio of the medians %.3f" % (s / p)
+            if ratio < want:
+                note += "; short by %.1f%% of P" % ((want - ratio) * 100)
+            out.append(("S >= %.2f x P %s" % (want, label),
+                        "%.3f x P (median of %d paired rounds)" % (ratio, len(pr)),
+                        verdict(ratio >= want), note))
+        budget = 5 if kind == "hs" else 3
+        what = "handshake" if kind == "hs" else "GET"
+        s, p = g(kind, "S", "apache_us_per_op"), g(kind, "P", "apache_us_per_op")
+        pd = paired[(kind, "S", "P")]["cpu_delta"]
+        if s is not None and p is not None and pd:
+            d = med(pd)
+            note = ("per-round delta %+.1f..%+.1f us; difference of the medians %+.1f us "
+                    "(%.1f vs %.1f)" % (min(pd), max(pd), s - p, s, p))
+            if d > budget:
+                note += "; over by %.1f us" % (d - budget)
+                if kind == "get":
+                    note += breakdown_note()
+                elif "P" in res.get("profile", {}) and "S" in res.get("profile", {}):
+                    note += " (see the GET attribution: the same per-request work runs in a handshake)"
+            out.append(("S Apache CPU/%s <= P + %d us" % (what, budget),
+                        "%+.1f us (median of %d paired rounds)" % (d, len(pd)),
+                        verdict(d <= budget), note))
     # 5./6. S vs F
     for kind, k, label in (("hs", 4, "handshakes/s"), ("get", 20, "guarded GETs/s")):
         s, f = g(kind, "S", "rate"), g(kind, "F", "rate")
