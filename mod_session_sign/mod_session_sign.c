@@ -109,6 +109,7 @@ typedef struct {
      * has seen, and for which cookie name */
     const request_rec *seed_req;
     const char *seed_name;
+    session_rec *seed_z; /* the session it left in the cache, or NULL */
     /* the last ssg_status(): for which request, and its verified session */
     const request_rec *status_req;
     session_rec *status_z;
@@ -232,7 +233,8 @@ static apr_status_t ssg_session_decode(request_rec *r, session_rec *z)
             st->reason = "no session";
             return OK;
         }
-        if (st->ring != conf->ring || strcmp(st->context, ssg_conf_context(conf)) != 0) {
+        if (st->ring != conf->ring || (st->context != ssg_conf_context(conf) &&
+                                       strcmp(st->context, ssg_conf_context(conf)) != 0)) {
             ssg_rescope(r, conf, st, z); /* internal redirect */
         }
         return OK; /* a re-run: keep the verdict */
@@ -470,6 +472,21 @@ static const char *ssg_cookie_probe(apr_pool_t *p, server_rec *s)
         cc->name_set != 0 || cc->name2_set != 0) {
         return "SessionCookieRemove reads back wrong";
     }
+    /* the store that answers first must be mod_session_cookie, right after
+     * our hook: then answering in its place changes nothing */
+    {
+        apr_array_header_t *hooks = ap_hook_get_session_load();
+        const ap_LINK_session_load_t *h =
+            hooks ? (const ap_LINK_session_load_t *)hooks->elts : NULL;
+        int i = 0;
+
+        while (h && i < hooks->nelts && !strcmp(h[i].szName, "mod_session_sign.c")) {
+            i++;
+        }
+        if (!h || i >= hooks->nelts || strcmp(h[i].szName, "mod_session_cookie.c") != 0) {
+            return "another session store's hook runs before mod_session_cookie's";
+        }
+    }
     ssg_cookie_module = m;
     return NULL;
 }
@@ -594,9 +611,11 @@ static const char *ssg_cookie_header(request_rec *r, int *several)
     return found;
 }
 
-/* session_load, before mod_session_cookie's: never loads anything itself
- * (always DECLINED); at most leaves the session in mod_session_cookie's
- * cache, as mod_session_cookie would have. */
+/* session_load, before mod_session_cookie's. Where it reads the cookie, it
+ * leaves the session in mod_session_cookie's cache, as mod_session_cookie
+ * would have, and answers this and every later load of the request with
+ * that same session_rec, as mod_session_cookie would from its cache.
+ * Everywhere else DECLINED: mod_session_cookie loads. */
 static apr_status_t ssg_cookie_seed(request_rec *r, session_rec **z)
 {
     ssg_dir_conf *conf;
@@ -627,10 +646,17 @@ static apr_status_t ssg_cookie_seed(request_rec *r, session_rec **z)
     }
     st = ssg_req(r);
     if (st->seed_req == m && st->seed_name == cc->name) {
-        return DECLINED; /* seen: mod_session_cookie answers from its cache */
+        if (st->seed_z) {
+            /* what mod_session_cookie would answer from its cache (and
+             * SessionCookieRemove is Off here): the same session_rec */
+            *z = st->seed_z;
+            return OK;
+        }
+        return DECLINED; /* not ours: mod_session_cookie answers */
     }
     st->seed_req = m;
     st->seed_name = cc->name;
+    st->seed_z = NULL;
     note = apr_pstrcat(m->pool, SSG_COOKIE_NOTE, cc->name, NULL);
     if (apr_table_get(m->notes, note)) {
         return DECLINED;
@@ -655,7 +681,9 @@ static apr_status_t ssg_cookie_seed(request_rec *r, session_rec **z)
     ap_log_rerror(
         APLOG_MARK, APLOG_TRACE3, 0, r, "SSG0060: session cookie %s read by mod_session_sign (%s)",
         ap_escape_logitem(r->pool, cc->name), found == SSG_COOKIE_FOUND ? "present" : "absent");
-    return DECLINED;
+    st->seed_z = zz;
+    *z = zz;
+    return OK;
 }
 
 /* ------------------------------------------------------------------ */
