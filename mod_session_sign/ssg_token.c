@@ -293,7 +293,10 @@ static int key_mac(ssg_key_t *k, const unsigned char *secret, apr_size_t len)
     for (i = 0; i < SHA256_CBLOCK; i++) {
         pad[i] = k0[i] ^ 0x36;
     }
-    ok = ok && SHA256_Init(&k->inner) == 1 && SHA256_Update(&k->inner, pad, sizeof(pad)) == 1;
+    /* the inner state also absorbs the constant label and version that
+     * begin every MAC input (the context keeps the partial block) */
+    ok = ok && SHA256_Init(&k->inner) == 1 && SHA256_Update(&k->inner, pad, sizeof(pad)) == 1 &&
+         SHA256_Update(&k->inner, mac_prefix, MAC_PREFIX_LEN) == 1;
     for (i = 0; i < SHA256_CBLOCK; i++) {
         pad[i] = k0[i] ^ 0x5c;
     }
@@ -480,13 +483,15 @@ static int compute_mac(const ssg_key_t *k, const unsigned char *hdr, apr_size_t 
     unsigned char inner[SHA256_DIGEST_LENGTH];
     int ok;
 
-    ok = SHA256_Update(&c, mac_prefix, MAC_PREFIX_LEN) == 1 &&
-         SHA256_Update(&c, hdr, hdr_len) == 1 && SHA256_Update(&c, payload, payload_len) == 1 &&
+    /* k->inner has absorbed the key block and mac_prefix already */
+    ok = SHA256_Update(&c, hdr, hdr_len) == 1 && SHA256_Update(&c, payload, payload_len) == 1 &&
          SHA256_Final(inner, &c) == 1;
     c = k->outer;
     ok = ok && SHA256_Update(&c, inner, sizeof(inner)) == 1 && SHA256_Final(out, &c) == 1;
-    OPENSSL_cleanse(&c, sizeof(c));
-    OPENSSL_cleanse(inner, sizeof(inner));
+    /* explicit_bzero: a plain memset the compiler may not drop (cheaper
+     * per request than OPENSSL_cleanse's byte-and-word loop) */
+    explicit_bzero(&c, sizeof(c));
+    explicit_bzero(inner, sizeof(inner));
     return ok ? 0 : -1;
 }
 #endif
