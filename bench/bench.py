@@ -576,18 +576,23 @@ class Bench:
         log("sanity checks passed (cookie sizes: S %d, F %d bytes)" % (len(cs), len(cf)))
 
     # ---------------------------------------------------------- one run
+    def load_argv(self, name, kind, seconds):
+        """The load generator for one run against name: wsload churn for
+        handshakes ('hs'), wrk for guarded GETs ('get'), on the client CPUs."""
+        h = self.httpd[name]
+        if kind == "hs":
+            return pinned(self.client_cpus, [
+                str(self.tools / "wsload"), "churn", "-p", str(h.port), "-u", "/ws/",
+                "-c", str(self.a.concurrency), "-d", str(seconds), "-C", self.cookies[name]])
+        return pinned(self.client_cpus, [
+            "wrk", "-t1", "-c%d" % self.a.concurrency, "-d%ds" % seconds, "--latency",
+            "--timeout", "10s",
+            "-H", "Cookie: " + self.cookies[name], "http://127.0.0.1:%d/ws/" % h.port])
+
     def measure(self, name, kind, seconds):
         """kind: 'hs' (wsload churn) or 'get' (wrk). Returns a dict."""
         h = self.httpd[name]
-        if kind == "hs":
-            argv = pinned(self.client_cpus, [
-                str(self.tools / "wsload"), "churn", "-p", str(h.port), "-u", "/ws/",
-                "-c", str(self.a.concurrency), "-d", str(seconds), "-C", self.cookies[name]])
-        else:
-            argv = pinned(self.client_cpus, [
-                "wrk", "-t1", "-c%d" % self.a.concurrency, "-d%ds" % seconds, "--latency",
-                "--timeout", "10s",
-                "-H", "Cookie: " + self.cookies[name], "http://127.0.0.1:%d/ws/" % h.port])
+        argv = self.load_argv(name, kind, seconds)
         a0, b0, s0 = h.cpu_ticks(), self.backend.cpu_ticks(), system_busy_ticks()
         c0 = os.times()
         out, err, rc, wall = run_measured(argv, timeout=seconds + 60)
@@ -640,9 +645,7 @@ class Bench:
                 h = self.httpd[name]
                 data = self.work / ("perf-%s-%d.data" % (name, rnd))
                 kids = ",".join(str(k) for k in children_of(h.pid))
-                argv = pinned(self.client_cpus, [
-                    "wrk", "-t1", "-c%d" % self.a.concurrency, "-d%ds" % secs, "--timeout", "10s",
-                    "-H", "Cookie: " + self.cookies[name], "http://127.0.0.1:%d/ws/" % h.port])
+                argv = self.load_argv(name, "get", secs)
                 # attaching to 2,200 threads takes a while: perf first, then the load
                 pr = subprocess.Popen(["perf", "record", "-q", "-F", "4000", "-o", str(data), "-p", kids,
                                        "--", "sleep", str(secs + 3)],
@@ -798,18 +801,9 @@ class Bench:
             for i in range(n + 1):  # the first is a warm-up
                 procs, c0 = {}, {}
                 for name in ("P", "S"):
-                    h = self.httpd[name]
-                    if kind == "hs":
-                        argv = pinned(self.client_cpus, [
-                            str(self.tools / "wsload"), "churn", "-p", str(h.port), "-u", "/ws/",
-                            "-c", str(self.a.concurrency), "-d", str(secs), "-C", self.cookies[name]])
-                    else:
-                        argv = pinned(self.client_cpus, [
-                            "wrk", "-t1", "-c%d" % self.a.concurrency, "-d%ds" % secs,
-                            "--timeout", "10s", "-H", "Cookie: " + self.cookies[name],
-                            "http://127.0.0.1:%d/ws/" % h.port])
-                    c0[name] = h.cpu_ticks()
-                    procs[name] = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                    c0[name] = self.httpd[name].cpu_ticks()
+                    procs[name] = subprocess.Popen(self.load_argv(name, kind, secs),
+                                                   stdout=subprocess.PIPE,
                                                    stderr=subprocess.PIPE, text=True)
                 res = {}
                 for name in ("P", "S"):

@@ -415,6 +415,20 @@ static const command_rec *ssg_find_cmd(const module *m, const char *name)
     return NULL;
 }
 
+/* The cmd_parms a probe passes to another module's directive handler c. */
+static void ssg_probe_parms(cmd_parms *cmd, ap_directive_t *dir, apr_pool_t *p, server_rec *s,
+                            const command_rec *c)
+{
+    memset(cmd, 0, sizeof(*cmd));
+    memset(dir, 0, sizeof(*dir));
+    dir->directive = c->name;
+    cmd->pool = p;
+    cmd->temp_pool = p;
+    cmd->server = s;
+    cmd->directive = dir;
+    cmd->cmd = c;
+}
+
 /* @return NULL if mod_session_cookie's configuration reads back as the
  * mirror above says, else why not */
 static const char *ssg_cookie_probe(apr_pool_t *p, server_rec *s)
@@ -437,20 +451,12 @@ static const char *ssg_cookie_probe(apr_pool_t *p, server_rec *s)
         c2->args_how != RAW_ARGS || c3->args_how != FLAG) {
         return "unexpected directives";
     }
-    memset(&cmd, 0, sizeof(cmd));
-    memset(&dir, 0, sizeof(dir));
-    cmd.pool = p;
-    cmd.temp_pool = p;
-    cmd.server = s;
-    cmd.directive = &dir;
-
     dc = m->create_dir_config(p, NULL);
     cc = dc;
     if (cc->name_set || cc->name2_set || cc->remove || cc->remove_set) {
         return "unexpected defaults";
     }
-    dir.directive = c1->name;
-    cmd.cmd = c1;
+    ssg_probe_parms(&cmd, &dir, p, s, c1);
     if (c1->AP_RAW_ARGS(&cmd, dc, "ssg-probe-a path=/") != NULL || cc->name_set != 1 ||
         cc->name2_set != 0 || cc->remove != 0 || !cc->name || strcmp(cc->name, "ssg-probe-a") ||
         !cc->name_attrs || strcmp(cc->name_attrs, "path=/")) {
@@ -458,16 +464,14 @@ static const char *ssg_cookie_probe(apr_pool_t *p, server_rec *s)
     }
     dc = m->create_dir_config(p, NULL);
     cc = dc;
-    dir.directive = c2->name;
-    cmd.cmd = c2;
+    ssg_probe_parms(&cmd, &dir, p, s, c2);
     if (c2->AP_RAW_ARGS(&cmd, dc, "ssg-probe-b") != NULL || cc->name2_set != 1 ||
         cc->name_set != 0 || cc->remove != 0 || !cc->name2 || strcmp(cc->name2, "ssg-probe-b")) {
         return "SessionCookieName2 reads back wrong";
     }
     dc = m->create_dir_config(p, NULL);
     cc = dc;
-    dir.directive = c3->name;
-    cmd.cmd = c3;
+    ssg_probe_parms(&cmd, &dir, p, s, c3);
     if (c3->AP_FLAG(&cmd, dc, 1) != NULL || cc->remove != 1 || cc->remove_set != 1 ||
         cc->name_set != 0 || cc->name2_set != 0) {
         return "SessionCookieRemove reads back wrong";
@@ -518,14 +522,7 @@ static const char *ssg_crypto_probe(apr_pool_t *p, server_rec *s, module *m)
         cc->passphrases->elt_size != sizeof(char *) || cc->passphrases_set != 0) {
         return "unexpected defaults";
     }
-    memset(&cmd, 0, sizeof(cmd));
-    memset(&dir, 0, sizeof(dir));
-    cmd.pool = p;
-    cmd.temp_pool = p;
-    cmd.server = s;
-    cmd.directive = &dir;
-    dir.directive = c->name;
-    cmd.cmd = c;
+    ssg_probe_parms(&cmd, &dir, p, s, c);
     if (c->AP_TAKE1(&cmd, dc, "ssg-probe-passphrase") != NULL || cc->passphrases_set != 1 ||
         cc->passphrases->nelts != 1 ||
         strcmp(((const char **)cc->passphrases->elts)[0], "ssg-probe-passphrase")) {
@@ -628,7 +625,6 @@ static apr_status_t ssg_cookie_seed(request_rec *r, session_rec **z)
     ssg_cookie_e found = SSG_COOKIE_ABSENT;
     int several;
 
-    (void)z;
     if (!ssg_cookie_module) {
         return DECLINED;
     }

@@ -43,7 +43,7 @@ extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) ws_a
 
 static APR_OPTIONAL_FN_TYPE(session_sign_status) *sign_status = NULL;
 static APR_OPTIONAL_FN_TYPE(session_sign_get) *sign_get = NULL;
-static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get = NULL;
+/* only asked whether it is there: mod_session is loaded */
 static APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load = NULL;
 static int wsa_enabled_somewhere = 0;
 
@@ -284,7 +284,7 @@ static int wsa_gate(request_rec *r)
     }
     v->guarded = 1;
 
-    if (!sign_status || !sign_get || !session_get || !session_load) {
+    if (!sign_status || !sign_get || !session_load) {
         return wsa_refuse(r, v, HTTP_INTERNAL_SERVER_ERROR, "misconfigured",
                           "mod_session_sign is not loaded");
     }
@@ -569,9 +569,8 @@ static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     (void)ptemp;
     sign_status = APR_RETRIEVE_OPTIONAL_FN(session_sign_status);
     sign_get = APR_RETRIEVE_OPTIONAL_FN(session_sign_get);
-    session_get = APR_RETRIEVE_OPTIONAL_FN(ap_session_get);
     session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
-    if (wsa_enabled_somewhere && (!sign_status || !sign_get || !session_get || !session_load)) {
+    if (wsa_enabled_somewhere && (!sign_status || !sign_get || !session_load)) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      "WSA0050: WSAuth On needs mod_session and mod_session_sign: "
                      "add LoadModule session_module, session_cookie_module and "

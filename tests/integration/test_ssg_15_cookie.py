@@ -161,3 +161,14 @@ SessionSignKey %s
 """ % KEY1, loglevel="info", without=("session_cookie",))
     assert h2.wait_log(r"SSG0061: session cookies are read by mod_session_cookie "
                        r"alone \(mod_session_cookie is not loaded\)")
+
+
+def test_ssg_15_07_session_cookie_name2_is_left_to_mod_session_cookie(httpd):
+    """SessionCookieName2 (the RFC 2965 cookie) is read by ap_cookie_read()
+    from Cookie and Cookie2 alike; the fast path stands aside."""
+    h = serve(httpd, site(store="SessionCookieName2 session path=/"), loglevel=TRACE)
+    tok = support.mint("user=alice")
+    h.secret(tok)
+    st, hd, _ = send(h, "/app/", tok)
+    assert st == 200 and header(hd, "X-User") == "alice"
+    assert fast_lines(h) == []

@@ -390,46 +390,23 @@ START_TEST(test_cookie_find)
 }
 END_TEST
 
-/* FOUND and ABSENT must be httpd's answer; UNSURE exactly when httpd's
- * answer needs more than one pass (a comma), is a refusal (a duplicate) or
- * could depend on the locale (a high byte): the fast path may not grow
- * timid either. */
 static void cookie_compare(apr_pool_t *p, const char *header, const char *name)
 {
-    const char *v;
-    apr_size_t vlen;
-    ssg_cookie_e rc = ssg_cookie_find(header, name, &v, &vlen);
-    ref_cookie_t ref = ref_cookie_read(p, header, name);
-    int unsure = strchr(header, ',') != NULL || ref.duplicated || ref_has_high_byte(header);
-
-    if (unsure) {
-        ck_assert_msg(rc == SSG_COOKIE_UNSURE, "[%s] %s: rc %d, want UNSURE", header, name, rc);
-    }
-    else if (ref.value) {
-        ck_assert_msg(rc == SSG_COOKIE_FOUND && vlen == strlen(ref.value) &&
-                          memcmp(v, ref.value, vlen) == 0,
-                      "[%s] %s: rc %d \"%.*s\", httpd \"%s\"", header, name, rc,
-                      (int)(rc == SSG_COOKIE_FOUND ? vlen : 0), rc == SSG_COOKIE_FOUND ? v : "",
-                      ref.value);
-    }
-    else {
-        ck_assert_msg(rc == SSG_COOKIE_ABSENT, "[%s] %s: rc %d, httpd: absent", header, name, rc);
-    }
+    const char *why = ref_check_cookie(p, header, name);
+    ck_assert_msg(why == NULL, "%s", why);
 }
 
-/* Every header of up to 6 bytes over an alphabet holding each separator,
- * white space and the name's own letters. */
-START_TEST(test_cookie_find_exhaustive)
+/* Call fn on every string of 0..maxlen characters of alphabet, each with
+ * the pool cleared before; @return how many. */
+static long each_string(apr_pool_t *p, const char *alphabet, int maxlen,
+                        void (*fn)(apr_pool_t *, const char *))
 {
-    static const char alphabet[] = "s=; \t,a";
-    const int k = (int)sizeof(alphabet) - 1;
-    char buf[8];
+    const int k = (int)strlen(alphabet);
+    char buf[16];
     long total = 0;
     int len, i;
-    apr_pool_t *sub;
 
-    apr_pool_create(&sub, pool);
-    for (len = 0; len <= 6; len++) {
+    for (len = 0; len <= maxlen && len < (int)sizeof(buf); len++) {
         long n = 1, idx;
         for (i = 0; i < len; i++) {
             n *= k;
@@ -441,13 +418,29 @@ START_TEST(test_cookie_find_exhaustive)
                 x /= k;
             }
             buf[len] = '\0';
-            cookie_compare(sub, buf, "s");
-            cookie_compare(sub, buf, "sa");
-            apr_pool_clear(sub);
+            apr_pool_clear(p);
+            fn(p, buf);
             total++;
         }
     }
-    ck_assert_int_eq(total, 137257); /* 7^0 + ... + 7^6 */
+    return total;
+}
+
+static void cookie_compare_both(apr_pool_t *p, const char *header)
+{
+    cookie_compare(p, header, "s");
+    cookie_compare(p, header, "sa");
+}
+
+/* Every header of up to 6 bytes over an alphabet holding each separator,
+ * white space and the name's own letters. */
+START_TEST(test_cookie_find_exhaustive)
+{
+    apr_pool_t *sub;
+
+    apr_pool_create(&sub, pool);
+    ck_assert_int_eq(each_string(sub, "s=; \t,a", 6, cookie_compare_both),
+                     137257); /* 7^0 + ... + 7^6 */
     apr_pool_destroy(sub);
 }
 END_TEST
@@ -514,54 +507,10 @@ END_TEST
 
 /* ------------------------------------------------------ payload_decode */
 
-static int same_entry(void *rec, const char *key, const char *val)
-{
-    const char *other = apr_table_get((apr_table_t *)rec, key);
-    return other && !strcmp(other, val);
-}
-
-/* Independent of the implementation: what "simple" means. */
-static int payload_is_simple(const char *s)
-{
-    const char *pair = s;
-
-    if (!*s || strchr(s, '%')) {
-        return 0;
-    }
-    for (;;) {
-        const char *amp = strchr(pair, '&');
-        size_t len = amp ? (size_t)(amp - pair) : strlen(pair);
-        const char *eq = memchr(pair, '=', len);
-        if (!eq || eq == pair || eq == pair + len - 1 || memchr(eq + 1, '=', len - (size_t)(eq - pair) - 1)) {
-            return 0;
-        }
-        if (!amp) {
-            return 1;
-        }
-        pair = amp + 1;
-    }
-}
-
 static void payload_compare(apr_pool_t *p, const char *payload)
 {
-    apr_table_t *fast = apr_table_make(p, 4), *ref = apr_table_make(p, 4);
-    apr_int64_t fe = -7, re = -7;
-    char *copy = apr_pstrdup(p, payload);
-    int rc = ssg_payload_decode_simple(copy, fast, &fe);
-
-    ck_assert_msg(rc == payload_is_simple(payload), "[%s]: rc %d", payload, rc);
-    if (!rc) {
-        ck_assert_msg(!strcmp(copy, payload) && apr_is_empty_table(fast) && fe == -7,
-                      "[%s]: changed something though not simple", payload);
-        return;
-    }
-    ref_identity_decode(p, payload, ref, &re);
-    ck_assert_msg(fe == re, "[%s]: expiry %lld, mod_session %lld", payload, (long long)fe,
-                  (long long)re);
-    ck_assert_msg(apr_table_elts(fast)->nelts == apr_table_elts(ref)->nelts &&
-                      apr_table_do(same_entry, ref, fast, NULL) &&
-                      apr_table_do(same_entry, fast, ref, NULL),
-                  "[%s]: entries differ from mod_session's", payload);
+    const char *why = ref_check_payload(p, payload);
+    ck_assert_msg(why == NULL, "%s", why);
 }
 
 typedef struct {
@@ -609,33 +558,15 @@ START_TEST(test_payload_decode)
 }
 END_TEST
 
-/* Every payload of up to 7 bytes over an alphabet of the separators, '+',
- * '%' and two letters (and "expiry" spelled out in some). */
+/* Every payload of up to 6 bytes over an alphabet of the separators, '+',
+ * '%' and two letters; and two with "expiry" spelled out. */
 START_TEST(test_payload_decode_exhaustive)
 {
-    static const char alphabet[] = "ab=&+%";
-    const int k = (int)sizeof(alphabet) - 1;
-    char buf[16];
-    int len, i;
     apr_pool_t *sub;
 
     apr_pool_create(&sub, pool);
-    for (len = 0; len <= 6; len++) {
-        long n = 1, idx;
-        for (i = 0; i < len; i++) {
-            n *= k;
-        }
-        for (idx = 0; idx < n; idx++) {
-            long x = idx;
-            for (i = 0; i < len; i++) {
-                buf[i] = alphabet[x % k];
-                x /= k;
-            }
-            buf[len] = '\0';
-            payload_compare(sub, buf);
-            apr_pool_clear(sub);
-        }
-    }
+    ck_assert_int_eq(each_string(sub, "ab=&+%", 6, payload_compare),
+                     55987); /* 6^0 + ... + 6^6 */
     payload_compare(sub, "expiry=5&a=b&expiry=6");
     payload_compare(sub, "a=b&expiry=-3&b=expiry");
     apr_pool_destroy(sub);
