@@ -210,14 +210,16 @@ ssg_cookie_e ssg_cookie_find(const char *header, const char *name, const char **
     /* every "name=" that starts a piece: after the header's start or a
      * ';', white space between allowed */
     for (p = h; (apr_size_t)(end - p) > nlen;) {
-        const unsigned char *hit = memmem(p, (apr_size_t)(end - p) - 1, n, nlen);
+        /* memchr for the first byte, then compare: glibc's memmem sets up
+         * a 256-byte shift table on every call, more than the search */
+        const unsigned char *hit = memchr(p, n[0], (apr_size_t)(end - p) - nlen);
         const unsigned char *b, *v, *ve;
 
         if (!hit) {
             break;
         }
         p = hit + 1;
-        if (hit[nlen] != '=') {
+        if (hit[nlen] != '=' || memcmp(hit + 1, n + 1, nlen - 1) != 0) {
             continue;
         }
         for (b = hit; b > h && cookie_space(b[-1]); b--) {
