@@ -68,6 +68,10 @@ MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "authn_file",
 THREADS_PER_CHILD = 1100
 INSTR_BASE, INSTR_GETS = 200, 1000                 # callgrind: GETs per run, 2 runs
 SERVER_LIMIT = 2                                   # 2,200 workers > 2,000 tunnels
+# LD_PRELOAD shim (bench/futex_slots.c) and its slot count for every httpd
+# instance; None: the kernel's default private futex hash (see --futex-slots)
+FUTEX_SHIM = None
+FUTEX_SLOTS = 4096
 
 # error-log tags expected under load and at stop (see tests/integration/support.py)
 LOG_ACKS = ("AH00558", "AH00098", "AH10240", "AH00045", "AH00046", "AH03092",
@@ -378,9 +382,17 @@ MaxConnectionsPerChild 0
         t = subprocess.run([APACHE, "-f", str(self.conf), "-t"], capture_output=True, text=True)
         if t.returncode != 0:
             raise RuntimeError("%s: config refused:\n%s%s" % (self.name, t.stderr, t.stdout))
+        env = None
+        self.futex_log = self.root / "run" / "futex_slots"
+        if FUTEX_SHIM:
+            # written by the children (User daemon) through the shim
+            self.futex_log.write_text("")
+            os.chmod(self.futex_log, 0o666)
+            env = dict(os.environ, LD_PRELOAD=str(FUTEX_SHIM), BENCH_FUTEX_SLOTS=str(FUTEX_SLOTS),
+                       BENCH_FUTEX_LOG=str(self.futex_log))
         self.proc = subprocess.Popen(
             pinned(self.cpus, [APACHE, "-f", str(self.conf), "-DFOREGROUND"]),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env,
             stderr=open(self.root / "logs" / "stderr", "w"), start_new_session=True)
         wait_port(self.port, proc=self.proc)
         # wait for every child and every worker thread
@@ -389,9 +401,25 @@ MaxConnectionsPerChild 0
         while time.time() < deadline:
             kids = children_of(self.proc.pid)
             if len(kids) == SERVER_LIMIT and sum(threads_of(k) for k in kids) >= want:
+                self.futex = self.futex_slots(kids)
                 return
             time.sleep(0.1)
         raise RuntimeError("%s: children/threads did not all start" % self.name)
+
+    def futex_slots(self, kids):
+        """The futex hash of each child, as the shim logged it: "4096 slots",
+        "unsupported" (kernel < 6.16: one global hash) or "default"."""
+        if not FUTEX_SHIM:
+            return "default"
+        seen = {}
+        for line in self.futex_log.read_text().split("\n"):
+            f = line.split()
+            if len(f) == 2:
+                seen[int(f[0])] = f[1]
+        got = sorted(set(seen.get(k, "missing") for k in kids))
+        if got != [str(FUTEX_SLOTS)]:
+            log("%s: futex hash of the children: %s (wanted %d slots)" % (self.name, got, FUTEX_SLOTS))
+        return "/".join(got) if got != [str(FUTEX_SLOTS)] else "%d slots" % FUTEX_SLOTS
 
     @property
     def pid(self):
@@ -502,6 +530,11 @@ class Bench:
         else:
             self.server_cpus, self.client_cpus = args.server_cpus, args.client_cpus
         self.results = {"rounds": [], "hold": {}, "memory": {}, "micro": {}, "checks": {}}
+        global FUTEX_SHIM, FUTEX_SLOTS
+        FUTEX_SLOTS = getattr(args, "futex_slots", FUTEX_SLOTS)
+        FUTEX_SHIM = self.tools / "futex_slots.so" if FUTEX_SLOTS > 0 else None
+        if FUTEX_SHIM and not FUTEX_SHIM.exists():
+            raise RuntimeError("%s missing: make bench-tools" % FUTEX_SHIM)
         self.httpd = {}
         self.backend = None
         self.cookies = {}
@@ -533,6 +566,9 @@ class Bench:
         for name in self.configs:
             log("starting %s on port %d" % (name, self.httpd[name].port))
             self.httpd[name].start()
+        self.results["futex"] = {n: h.futex for n, h in self.httpd.items()}
+        log("futex hash of the httpd children: %s" % ", ".join(
+            "%s %s" % (n, h.futex) for n, h in self.httpd.items()))
 
     def login_and_check(self):
         hs, hf = self.httpd["S"], self.httpd["F"]
@@ -1161,9 +1197,12 @@ def render(res, S, paired, info, args):
            % (args.server_cpus, args.client_cpus)) if not args.no_pin else "no CPU pinning"
     if args.nice:
         pin += ", nice %d" % args.nice
+    fx = sorted(set(res.get("futex", {}).values()))
+    fx = ("private futex hash of every httpd process: %s (bench/futex_slots.c)" % "/".join(fx)
+          if fx and fx != ["default"] else "the kernel's default futex hash")
     L.append("Run: %d interleaved rounds (P S F) x %d s per figure, %d connections in flight, "
-             "%s; load average at start %s."
-             % (args.rounds, args.seconds, args.concurrency, pin, info["loadavg_start"]))
+             "%s; %s; load average at start %s."
+             % (args.rounds, args.seconds, args.concurrency, pin, fx, info["loadavg_start"]))
     others = [r["other_share"] for r in res["rounds"]]
     if others and med(others) > 0.2:
         L.append("")
@@ -1463,6 +1502,10 @@ def main():
     ap.add_argument("--concurrent-runs", type=int,
                     help="runs of P and S loaded at once, per kind (default 8; quick 2; 0 skips)")
     ap.add_argument("--concurrent-seconds", type=int, default=5)
+    ap.add_argument("--futex-slots", type=int, default=FUTEX_SLOTS,
+                    help="private futex hash slots for every httpd process (Linux 6.16+; "
+                         "default %(default)s; 0 leaves the kernel's default: 16 slots on 2 CPUs, "
+                         "a per-start lottery, see docs/performance.md)")
     ap.add_argument("--skip-hold", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--pause", type=float, default=0,

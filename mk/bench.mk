@@ -9,7 +9,7 @@
 #                                     memory and tunnel figures
 #   make bench BENCH_ROUNDS=7 BENCH_SECONDS=10
 #   make bench BENCH_NICE=-5          (takes CPU from other users of the machine)
-#   make bench-tools                  only build wsload, wsecho and micro
+#   make bench-tools                  only build wsload, wsecho, micro and futex_slots.so
 #
 # Results: a Markdown table on stdout and bench/results/<timestamp>.{md,json,png}
 # (git-ignored); docs/performance.md records one full run and how to read it.
@@ -18,7 +18,8 @@ _bench_saved_goal := $(.DEFAULT_GOAL)
 
 BENCH_PYTHON  ?= /usr/bin/python3
 BENCH_BIN     := $(or $(BUILD),build)/bench
-BENCH_TOOLS   := $(BENCH_BIN)/wsload $(BENCH_BIN)/wsecho $(BENCH_BIN)/micro
+BENCH_TOOLS   := $(BENCH_BIN)/wsload $(BENCH_BIN)/wsecho $(BENCH_BIN)/micro \
+                 $(BENCH_BIN)/futex_slots.so
 # the core is C99; the tools want POSIX/GNU (clock_gettime, accept4, memmem)
 BENCH_CFLAGS   = $(filter-out -std=c99,$(CORE_CFLAGS)) -std=gnu99
 BENCH_ARGS    := $(if $(strip $(BENCH_QUICK)),--quick) \
@@ -39,6 +40,10 @@ $(BENCH_BIN)/wsecho: bench/wsecho.c | $(BENCH_BIN)
 
 $(BENCH_BIN)/micro: bench/micro.c $(SSG_CORE) $(WSA_CORE) mod_session_sign/*.h mod_ws_auth/*.h | $(BENCH_BIN)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/micro.c $(SSG_CORE) $(WSA_CORE) $(APR_LIBS) -lcrypto
+
+# LD_PRELOAD'ed into the benchmark's httpd instances (see the file's comment)
+$(BENCH_BIN)/futex_slots.so: bench/futex_slots.c | $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) -shared -fPIC -o $@ bench/futex_slots.c -ldl
 
 bench-tools: $(BENCH_TOOLS)
 
