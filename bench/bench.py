@@ -417,9 +417,10 @@ MaxConnectionsPerChild 0
             if len(f) == 2:
                 seen[int(f[0])] = f[1]
         got = sorted(set(seen.get(k, "missing") for k in kids))
-        if got != [str(FUTEX_SLOTS)]:
-            log("%s: futex hash of the children: %s (wanted %d slots)" % (self.name, got, FUTEX_SLOTS))
-        return "/".join(got) if got != [str(FUTEX_SLOTS)] else "%d slots" % FUTEX_SLOTS
+        if got == [str(FUTEX_SLOTS)]:
+            return "%d slots" % FUTEX_SLOTS
+        log("%s: futex hash of the children: %s (wanted %d slots)" % (self.name, got, FUTEX_SLOTS))
+        return "/".join(got)
 
     @property
     def pid(self):

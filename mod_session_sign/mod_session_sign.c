@@ -653,15 +653,7 @@ static apr_status_t ssg_cookie_seed(request_rec *r, session_rec **z)
     st->seed_req = m;
     st->seed_name = cc->name;
     st->seed_z = NULL;
-    {
-        /* SSG_COOKIE_NOTE + name, as apr_pstrcat() would, without its
-         * two passes over the arguments */
-        apr_size_t nl = strlen(cc->name);
-        char *k = apr_palloc(m->pool, sizeof(SSG_COOKIE_NOTE) + nl);
-        memcpy(k, SSG_COOKIE_NOTE, sizeof(SSG_COOKIE_NOTE) - 1);
-        memcpy(k + sizeof(SSG_COOKIE_NOTE) - 1, cc->name, nl + 1);
-        note = k;
-    }
+    note = apr_pstrcat(m->pool, SSG_COOKIE_NOTE, cc->name, NULL);
     if (apr_table_get(m->notes, note)) {
         return DECLINED;
     }
