@@ -67,6 +67,7 @@ MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "authn_file",
 
 THREADS_PER_CHILD = 1100
 INSTR_BASE, INSTR_GETS = 200, 1000                 # callgrind: GETs per run, 2 runs
+SYSCALL_REPS = 3                                   # strace: the same 2 runs, P S P S P S
 SERVER_LIMIT = 2                                   # 2,200 workers > 2,000 tunnels
 # LD_PRELOAD shim (bench/futex_slots.c) and its slot count for every httpd
 # instance; None: the kernel's default private futex hash (see --futex-slots)
@@ -285,6 +286,17 @@ MALLOC_SYMS = {"malloc", "free", "cfree", "calloc", "realloc", "_int_malloc", "_
                "_int_free_merge_chunk", "_int_free_create_chunk", "_int_free_maybe_consolidate",
                "unlink_chunk", "tcache_get", "tcache_put", "__malloc_arena_thread_freeres",
                "cfree@GLIBC_2.2.5"}
+
+
+def parse_strace_counts(text):
+    """{syscall: calls} from the table of `strace -c` (the total row left out)."""
+    out = {}
+    for line in text.splitlines():
+        # % time, seconds, usecs/call, calls, [errors], syscall
+        m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?([a-z_][a-z0-9_]*)\s*$", line)
+        if m and m.group(2) != "total":
+            out[m.group(2)] = out.get(m.group(2), 0) + int(m.group(1))
+    return out
 
 
 def perf_category(sym, dso):
@@ -743,6 +755,83 @@ class Bench:
             log("instructions per GET (callgrind) %s: %.0f" % (name, res[name]))
         self.results["instructions"] = res
 
+    def keepalive_gets(self, name, port, n, tool):
+        """n guarded GETs on one keep-alive connection, each answered 200,
+        with the Cookie header wrk sends."""
+        req = ("GET /ws/ HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nCookie: %s\r\n\r\n"
+               % (port, self.cookies[name])).encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sk:
+            f = sk.makefile("rb")
+            for _ in range(n):
+                sk.sendall(req)
+                status = f.readline()
+                if b" 200 " not in status:
+                    raise RuntimeError("%s under %s: %r" % (name, tool, status))
+                length = 0
+                while True:
+                    line = f.readline()
+                    if line in (b"\r\n", b""):
+                        break
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                f.read(length)
+
+    def syscalls(self):
+        """System calls per guarded GET, counted by strace -c -f in a separate
+        single-process httpd (-X, 4 threads) per configuration; the difference
+        of INSTR_BASE and INSTR_BASE + INSTR_GETS keep-alive GETs over
+        INSTR_GETS leaves out start-up and shutdown; SYSCALL_REPS times, P and
+        S alternating, the median per call. Whether a configuration asks the
+        kernel for anything more per request: the counts, not their time
+        (strace slows every call). futex calls are the threads handing work
+        to each other, and their count follows the timing of each run."""
+        if not shutil.which("strace"):
+            log("strace not found: no system call counts")
+            return
+        runs = {}
+        for rep in range(SYSCALL_REPS):
+            for name in [n for n in ("P", "S") if n in self.httpd]:
+                counts = [self.strace_gets(name, n, rep) for n in (INSTR_BASE, INSTR_BASE + INSTR_GETS)]
+                if None in counts:
+                    return
+                runs.setdefault(name, []).append(
+                    {c: (counts[1].get(c, 0) - counts[0].get(c, 0)) / INSTR_GETS
+                     for c in set(counts[0]) | set(counts[1])})
+        res = {}
+        for name, rr in runs.items():
+            calls = sorted(set().union(*rr))
+            med_ = {c: statistics.median(r.get(c, 0.0) for r in rr) for c in calls}
+            res[name] = {"median": {c: v for c, v in med_.items() if abs(v) >= 0.0005},
+                         "runs": rr}
+            log("system calls per GET (strace) %s: %s" % (name, " ".join(
+                "%.2f" % sum(r.values()) for r in rr)))
+        self.results["syscalls"] = res
+
+    def strace_gets(self, name, n, rep):
+        h = Httpd(name, self.work / ("st-%s-%d-%d" % (name, n, rep)), self.bodies[name], None, self.modules,
+                  servers=1, threads=4)
+        out = h.root / "strace.out"
+        proc = subprocess.Popen(["strace", "-c", "-f", "-o", str(out), APACHE, "-f", str(h.conf), "-X"],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=open(h.root / "logs" / "strace", "w"), start_new_session=True)
+        try:
+            wait_port(h.port, timeout=60, proc=proc)
+            self.keepalive_gets(name, h.port, n, "strace")
+        finally:
+            # httpd stops; strace then writes its summary and exits
+            for k in children_of(proc.pid):
+                os.kill(k, signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                stop_process(proc, timeout=10)
+        counts = parse_strace_counts(out.read_text(errors="replace") if out.exists() else "")
+        if not counts:
+            log("strace counted nothing for %s (%s): no system call counts"
+                % (name, (h.root / "logs" / "strace").read_text(errors="replace").strip()[:200]))
+            return None
+        return counts
+
     def callgrind_gets(self, name, n):
         body = self.bodies[name]
         h = Httpd(name, self.work / ("cg-%s-%d" % (name, n)), body, None, self.modules,
@@ -758,23 +847,7 @@ class Bench:
             stderr=open(h.root / "logs" / "valgrind", "w"), start_new_session=True)
         try:
             wait_port(h.port, timeout=180, proc=proc)
-            req = ("GET /ws/ HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nCookie: %s\r\n\r\n"
-                   % (h.port, self.cookies[name])).encode()
-            with socket.create_connection(("127.0.0.1", h.port), timeout=60) as sk:
-                f = sk.makefile("rb")
-                for _ in range(n):
-                    sk.sendall(req)
-                    status = f.readline()
-                    if b" 200 " not in status:
-                        raise RuntimeError("%s under callgrind: %r" % (name, status))
-                    length = 0
-                    while True:
-                        line = f.readline()
-                        if line in (b"\r\n", b""):
-                            break
-                        if line.lower().startswith(b"content-length:"):
-                            length = int(line.split(b":", 1)[1])
-                    f.read(length)
+            self.keepalive_gets(name, h.port, n, "callgrind")
         finally:
             stop_process(proc, timeout=120)    # callgrind writes its totals at exit
         m = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.M)
@@ -1070,6 +1143,11 @@ def targets(res, S, paired):
             note += ("; perf attribution S - P: OpenSSL %+.1f, malloc/free %+.1f, mod_session* %+.1f, "
                      "mod_session_sign %+.1f, mod_ws_auth %+.1f us"
                      % tuple(d[c] for c in PERF_CATEGORIES[:5]))
+        sc = res.get("syscalls", {})
+        if "P" in sc and "S" in sc:
+            nf = {n: sum(v for c, v in sc[n]["median"].items() if c != "futex") for n in ("P", "S")}
+            note += ("; system calls per GET (strace, futex aside) S - P %+.2f (%.2f vs %.2f)"
+                     % (nf["S"] - nf["P"], nf["S"], nf["P"]))
         ins = res.get("instructions", {})
         if "P" in ins and "S" in ins:
             note += ("; user-space instructions per GET (callgrind) S - P %+.0f (%+.1f%%)"
@@ -1402,6 +1480,36 @@ def render(res, S, paired, info, args):
         L.append("| S - P | %+.0f (%+.1f%%) | | |" % (ins["S"] - ins["P"],
                                                    100.0 * (ins["S"] - ins["P"]) / ins["P"]))
         L.append("")
+    sc = res.get("syscalls", {})
+    if "P" in sc and "S" in sc:
+        P_, S_ = sc["P"]["median"], sc["S"]["median"]
+        L.append("### System calls per guarded GET (strace -c)")
+        L.append("")
+        L.append("P and S each in a single-process httpd (-X) under strace -c -f, %d and %d "
+                 "keep-alive GETs as above; the difference of the two runs over %d GETs, %d times "
+                 "(P and S alternating): the median, then min-max. What S asks of the kernel per "
+                 "request beside P, not how long it takes. futex calls are the threads handing "
+                 "the connection to each other: their count follows each run's timing."
+                 % (INSTR_BASE, INSTR_BASE + INSTR_GETS, INSTR_GETS, len(sc["P"]["runs"])))
+        L.append("")
+        L.append("| system call | P | S | S - P |")
+        L.append("|---|---:|---:|---:|")
+
+        def cell(name, c):
+            v = [r.get(c, 0.0) for r in sc[name]["runs"]]
+            if max(v) - min(v) < 0.005:
+                return "%.2f" % sc[name]["median"].get(c, 0.0)
+            return "%.2f (%.2f-%.2f)" % (sc[name]["median"].get(c, 0.0), min(v), max(v))
+
+        shown = [c for c in sorted(set(P_) | set(S_))
+                 if any(abs(r.get(c, 0.0)) >= 0.005 for n in ("P", "S") for r in sc[n]["runs"])]
+        for c in shown:
+            L.append("| %s | %s | %s | %+.2f |" % (c, cell("P", c), cell("S", c),
+                                                  S_.get(c, 0.0) - P_.get(c, 0.0)))
+        pt = sum(P_.get(c, 0.0) for c in shown if c != "futex")
+        st = sum(S_.get(c, 0.0) for c in shown if c != "futex")
+        L.append("| all but futex | %.2f | %.2f | %+.2f |" % (pt, st, st - pt))
+        L.append("")
     lp = res.get("log_problems", {})
     cr = res.get("crashes", {})
     L.append("Unexpected [warn]+ lines in the error logs: %s. Crashed children (AH00052): %s."
@@ -1498,6 +1606,8 @@ def main():
                     help="skip the Pm/Pk configurations (where S's cost goes; off in --quick)")
     ap.add_argument("--no-instructions", dest="instructions", action="store_false",
                     help="skip the callgrind instruction counts per guarded GET")
+    ap.add_argument("--no-syscalls", dest="syscalls", action="store_false", default=True,
+                    help="no system call counts per GET (strace)")
     ap.add_argument("--no-profile", dest="profile", action="store_false",
                     help="skip the perf attribution of P's and S's CPU per GET")
     ap.add_argument("--concurrent-runs", type=int,
@@ -1579,6 +1689,8 @@ def main():
             b.profile()
         if a.instructions:
             b.instructions()
+        if a.syscalls:
+            b.syscalls()
         # memory before the tunnels: 2,000 tunnels grow every thread's
         # allocator, which would hide a small per-request leak
         if not a.skip_memory:

@@ -49,7 +49,7 @@ bench-tools: $(BENCH_TOOLS)
 
 # Debian packages the benchmark needs besides the build's (root: installed)
 bench-deps:
-	@sh tests/tools/ensure-deps.sh wrk gnuplot-nox valgrind
+	@sh tests/tools/ensure-deps.sh wrk gnuplot-nox valgrind strace
 
 bench: bench-deps all bench-tools
 	$(BENCH_PYTHON) bench/bench.py --build $(or $(BUILD),build) $(BENCH_ARGS)

@@ -2,7 +2,7 @@
 # Install the Debian packages the build and the tests need (as root), or
 # print the exact apt-get line and stop. Usage: ensure-deps.sh [extra packages]
 set -e
-PKGS="apache2 apache2-dev apache2-utils libssl-dev libapr1-dev libaprutil1-dev
+PKGS="apache2 apache2-dev apache2-utils libssl-dev libapr1-dev libaprutil1-dev strace
 libaprutil1-dbd-sqlite3 sqlite3 check pkg-config gcc make clang-format valgrind faketime
 python3-pytest python3-websockets python3-h2 python3-requests $*"
 missing=""
