@@ -799,58 +799,57 @@ class Bench:
                      for c in set(counts[0]) | set(counts[1])})
         res = {}
         for name, rr in runs.items():
-            calls = sorted(set().union(*rr))
-            med_ = {c: statistics.median(r.get(c, 0.0) for r in rr) for c in calls}
-            res[name] = {"median": {c: v for c, v in med_.items() if abs(v) >= 0.0005},
+            res[name] = {"median": {c: statistics.median(r.get(c, 0.0) for r in rr)
+                                    for c in set().union(*rr)},
                          "runs": rr}
             log("system calls per GET (strace) %s: %s" % (name, " ".join(
                 "%.2f" % sum(r.values()) for r in rr)))
         self.results["syscalls"] = res
 
-    def strace_gets(self, name, n, rep):
-        h = Httpd(name, self.work / ("st-%s-%d-%d" % (name, n, rep)), self.bodies[name], None, self.modules,
-                  servers=1, threads=4)
-        out = h.root / "strace.out"
-        proc = subprocess.Popen(["strace", "-c", "-f", "-o", str(out), APACHE, "-f", str(h.conf), "-X"],
+    def gets_under(self, tag, name, n, tool, wait_s):
+        """A single-process httpd (-X, 4 threads) of configuration `name` run
+        by the tool argv `tool` (which gets the instance's root), n keep-alive
+        GETs, then httpd stopped with SIGTERM: the tool's child (strace) or
+        the tool's own process (valgrind). Either tool writes its output once
+        httpd has exited. @return the instance's root."""
+        h = Httpd(name, self.work / ("%s-%s-%d" % (tag, name, n)), self.bodies[name], None,
+                  self.modules, servers=1, threads=4)
+        proc = subprocess.Popen(tool(h.root) + [APACHE, "-f", str(h.conf), "-X"],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=open(h.root / "logs" / "strace", "w"), start_new_session=True)
+                                stderr=open(h.root / "logs" / tag, "w"), start_new_session=True)
         try:
-            wait_port(h.port, timeout=60, proc=proc)
-            self.keepalive_gets(name, h.port, n, "strace")
+            wait_port(h.port, timeout=wait_s, proc=proc)
+            self.keepalive_gets(name, h.port, n, tag)
         finally:
-            # httpd stops; strace then writes its summary and exits
-            for k in children_of(proc.pid):
-                os.kill(k, signal.SIGTERM)
+            for pid in children_of(proc.pid) or [proc.pid]:
+                os.kill(pid, signal.SIGTERM)
             try:
-                proc.wait(timeout=60)
+                proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 stop_process(proc, timeout=10)
+        return h.root
+
+    def strace_gets(self, name, n, rep):
+        root = self.gets_under("strace%d" % rep, name, n,
+                               lambda r: ["strace", "-c", "-f", "-o", str(r / "strace.out")], 60)
+        out = root / "strace.out"
         counts = parse_strace_counts(out.read_text(errors="replace") if out.exists() else "")
         if not counts:
             log("strace counted nothing for %s (%s): no system call counts"
-                % (name, (h.root / "logs" / "strace").read_text(errors="replace").strip()[:200]))
+                % (name, (root / "logs" / ("strace%d" % rep)).read_text(errors="replace").strip()[:200]))
             return None
         return counts
 
     def callgrind_gets(self, name, n):
-        body = self.bodies[name]
-        h = Httpd(name, self.work / ("cg-%s-%d" % (name, n)), body, None, self.modules,
-                  servers=1, threads=4)
-        out = h.root / "callgrind.out"
-        # created here, 0666: the workers (User daemon) write it at exit
-        out.write_text("")
-        os.chmod(out, 0o666)
-        proc = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", "--vgdb=no", "--callgrind-out-file=%s" % out,
-             APACHE, "-f", str(h.conf), "-X"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=open(h.root / "logs" / "valgrind", "w"), start_new_session=True)
-        try:
-            wait_port(h.port, timeout=180, proc=proc)
-            self.keepalive_gets(name, h.port, n, "callgrind")
-        finally:
-            stop_process(proc, timeout=120)    # callgrind writes its totals at exit
-        m = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.M)
+        def tool(root):
+            out = root / "callgrind.out"
+            # created here, 0666: the workers (User daemon) write it at exit
+            out.write_text("")
+            os.chmod(out, 0o666)
+            return ["valgrind", "--tool=callgrind", "--vgdb=no", "--callgrind-out-file=%s" % out]
+
+        root = self.gets_under("callgrind", name, n, tool, 180)
+        m = re.search(r"^(?:summary|totals): (\d+)", (root / "callgrind.out").read_text(), re.M)
         if not m:
             log("callgrind wrote no totals for %s: no instruction counts" % name)
             return None
