@@ -9,7 +9,7 @@
 #                                     memory and tunnel figures
 #   make bench BENCH_ROUNDS=7 BENCH_SECONDS=10
 #   make bench BENCH_NICE=-5          (takes CPU from other users of the machine)
-#   make bench-tools                  only build wsload, wsecho, micro and futex_slots.so
+#   make bench-tools                  only build wsload, wsecho, micro, futex_slots.so, mod_min_gate.so
 #
 # Results: a Markdown table on stdout and bench/results/<timestamp>.{md,json,png}
 # (git-ignored); docs/performance.md records one full run and how to read it.
@@ -19,7 +19,7 @@ _bench_saved_goal := $(.DEFAULT_GOAL)
 BENCH_PYTHON  ?= /usr/bin/python3
 BENCH_BIN     := $(or $(BUILD),build)/bench
 BENCH_TOOLS   := $(BENCH_BIN)/wsload $(BENCH_BIN)/wsecho $(BENCH_BIN)/micro \
-                 $(BENCH_BIN)/futex_slots.so
+                 $(BENCH_BIN)/futex_slots.so $(BENCH_BIN)/mod_min_gate.so
 # the core is C99; the tools want POSIX/GNU (clock_gettime, accept4, memmem)
 BENCH_CFLAGS   = $(filter-out -std=c99,$(CORE_CFLAGS)) -std=gnu99
 BENCH_ARGS    := $(if $(strip $(BENCH_QUICK)),--quick) \
@@ -44,6 +44,17 @@ $(BENCH_BIN)/micro: bench/micro.c $(SSG_CORE) $(WSA_CORE) mod_session_sign/*.h m
 # LD_PRELOAD'ed into the benchmark's httpd instances (see the file's comment)
 $(BENCH_BIN)/futex_slots.so: bench/futex_slots.c | $(BENCH_BIN)
 	$(CC) $(BENCH_CFLAGS) -shared -fPIC -o $@ bench/futex_slots.c -ldl
+
+# M, the reference minimal HMAC-cookie gate (bench only, never installed):
+# apxs in a scratch copy, as for the product modules
+MG_SRC := bench/mod_min_gate.c mod_session_sign/ssg_token.c mod_session_sign/ssg_util.c
+$(BENCH_BIN)/mod_min_gate.so: $(MG_SRC) mod_session_sign/*.h | $(BENCH_BIN)
+	rm -rf $(BENCH_BIN)/mg && mkdir -p $(BENCH_BIN)/mg
+	cp $(MG_SRC) mod_session_sign/*.h $(BENCH_BIN)/mg/
+	cd $(BENCH_BIN)/mg && $(APXS) -c $(APXS_FLAGS) -o mod_min_gate.la \
+	    mod_min_gate.c ssg_token.c ssg_util.c -lcrypto >build.log 2>&1 \
+	    || { cat build.log; exit 1; }
+	cp $(BENCH_BIN)/mg/.libs/mod_min_gate.so $@.tmp && mv -f $@.tmp $@
 
 bench-tools: $(BENCH_TOOLS)
 

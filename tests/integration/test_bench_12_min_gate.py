@@ -1,0 +1,89 @@
+"""bench/mod_min_gate.c: M, the benchmark's reference "minimal HMAC-cookie
+gate" (docs/performance.md). Its figures only mean something if it is a real
+gate: a private httpd runs it in front of the real echo backend, and these
+tests hold it to the least any correct cookie gate must do (verify the
+signature and the token's time, forward the identity, never a forged or
+unsafe one)."""
+import json
+import subprocess
+
+import pytest
+
+import support
+from wsa_conf import PROXY_MODULES
+
+SO = support.BUILD / "bench" / "mod_min_gate.so"
+
+
+@pytest.fixture(scope="module")
+def built():
+    r = subprocess.run(["make", "-s", "-C", str(support.ROOT), "build/bench/mod_min_gate.so"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return SO
+
+
+@pytest.fixture
+def m(httpd, backend, built):
+    return httpd(f"""
+LoadModule min_gate_module {built}
+MinGateKey {support.KEY1}
+<Location /ws/>
+    MinGate On
+    ProxyPass ws://127.0.0.1:{backend.port}/
+</Location>
+""", modules=PROXY_MODULES, sign=False, wsauth=False)
+
+
+def cookie(h, payload="user=alice", **kw):
+    tok = support.mint(payload, **kw)
+    h.secret(tok)
+    return "session=" + tok
+
+
+def poll(h, headers=()):
+    st, _, body = support.get(h.port, "/ws/poll", headers)
+    return st, (json.loads(body)["headers"] if st == 200 else None)
+
+
+def test_no_cookie_no_request(m):
+    assert poll(m)[0] == 401
+    assert support.ws_handshake(m.port, "/ws/")[0] == 401
+
+
+def test_valid_session_forwards_the_user(m):
+    st, seen = poll(m, [("Cookie", cookie(m))])
+    assert st == 200 and seen["x-remote-user"] == "alice"
+    assert support.ws_handshake(m.port, "/ws/", cookie=cookie(m))[0] == 101
+    _, hd = support.ws_session(m.port, "/ws/", cookie=cookie(m, "user=bob"), messages=(),
+                               want_headers=True)
+    assert hd["x-remote-user"] == "bob"
+
+
+def test_forged_identity_header_never_reaches_the_backend(m):
+    assert poll(m, [("X-Remote-User", "admin")])[0] == 401
+    st, seen = poll(m, [("Cookie", cookie(m)), ("X-Remote-User", "admin")])
+    assert st == 200 and seen["x-remote-user"] == "alice"
+
+
+@pytest.mark.parametrize("why,make", [
+    ("other key", lambda h: cookie(h, key=support.KEY2)),
+    ("other context", lambda h: cookie(h, context="admin")),
+    ("tampered", lambda h: cookie(h)[:-2] + ("AA" if not cookie(h).endswith("AA") else "BB")),
+    ("trailing byte", lambda h: cookie(h) + "x"),
+    ("from the future", lambda h: cookie(h, iat=int(support.time.time()) + 3600)),
+    ("expired payload", lambda h: cookie(h, "expiry=1000000&user=alice")),
+    ("no user", lambda h: cookie(h, "role=admin")),
+    ("only a longer key", lambda h: cookie(h, "username=admin")),
+    ("empty user", lambda h: cookie(h, "user=&role=admin")),
+    ("CR LF in the user", lambda h: cookie(h, "user=a%0d%0aX-Admin:%201")),
+    ("NUL in the user", lambda h: cookie(h, "user=admin%00alice")),
+    ("two session cookies", lambda h: cookie(h) + "; " + cookie(h, "user=bob")),
+])
+def test_refusals(m, why, make):
+    assert poll(m, [("Cookie", make(m))])[0] == 401, why
+
+
+def test_user_value_decoded_as_mod_session_does(m):
+    st, seen = poll(m, [("Cookie", cookie(m, "role=x&user=a+b%2Fc"))])
+    assert st == 200 and seen["x-remote-user"] == "a b/c"
