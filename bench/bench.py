@@ -50,11 +50,15 @@ CRYPTO_PASS = "bench-crypto-passphrase"
 
 CONFIGS = ("P", "S", "F")
 # where S's cost goes, measured on guarded GETs only: P plus mod_session's
-# cookie session (Pm), plus mod_session_sign verifying it (Pk); S adds the gate
-BREAKDOWN = ("Pm", "Pk")
+# cookie session (Pm), plus mod_session_sign verifying it (Pk); S adds the
+# gate. M, beside them: the reference minimal HMAC-cookie gate (issue 5:
+# "the minimal gate cost ~5 us: beat it"), bench/mod_min_gate.c on P
+BREAKDOWN = ("Pm", "Pk", "M")
 LABELS = {
     "Pm": "P + Session On + SessionCookieName (mod_session loads the cookie)",
     "Pk": "Pm + SessionSignKey (every request's session verified, no gate)",
+    "M": "P + the minimal HMAC-cookie gate (bench/mod_min_gate.c: our token, same core, "
+         "no session framework, 1 forwarded header)",
     "P": "plain proxy, no authentication (ceiling)",
     "S": "mod_session_sign + mod_ws_auth (WSAuth On, Origin check, 1 forwarded header)",
     "F": "mod_auth_form + mod_session_cookie + mod_session_crypto (bcrypt AuthUserFile)",
@@ -470,7 +474,7 @@ MaxConnectionsPerChild 0
         return bad
 
 
-def config_bodies(backend_port, htpasswd):
+def config_bodies(backend_port, htpasswd, min_gate_so=None):
     proxy = "ProxyPass ws://127.0.0.1:%d/" % backend_port
     session = "Session On\nSessionCookieName session path=/;HttpOnly;SameSite=Lax"
     return {
@@ -503,6 +507,14 @@ SessionSignKey {SIGN_KEY}
 {session}
 SessionSignKey {SIGN_KEY}
 <Location /ws/>
+    {proxy}
+</Location>
+""",
+        "M": f"""
+LoadModule min_gate_module {min_gate_so}
+MinGateKey {SIGN_KEY}
+<Location /ws/>
+    MinGate On
     {proxy}
 </Location>
 """,
@@ -571,7 +583,13 @@ class Bench:
             shutil.copy2(self.build / so, self.modules / so)
             os.chmod(self.modules / so, 0o755)
         self.backend = Backend(self.work, self.tools, self.client_cpus)
-        bodies = self.bodies = config_bodies(self.backend.port, htpasswd)
+        if self.a.breakdown:
+            if not (self.tools / "mod_min_gate.so").exists():
+                raise RuntimeError("%s missing: make bench-tools" % (self.tools / "mod_min_gate.so"))
+            shutil.copy2(self.tools / "mod_min_gate.so", self.modules / "mod_min_gate.so")
+            os.chmod(self.modules / "mod_min_gate.so", 0o755)
+        bodies = self.bodies = config_bodies(self.backend.port, htpasswd,
+                                             self.modules / "mod_min_gate.so")
         self.configs = CONFIGS + (BREAKDOWN if self.a.breakdown else ())
         for name in self.configs:
             h = Httpd(name, self.work / name, bodies[name], self.server_cpus, self.modules)
@@ -596,7 +614,8 @@ class Bench:
         # Pm is an unsigned mod_session deployment: its cookie is the plain
         # session, so Pk - Pm is all that signing adds (the token's extra
         # bytes through httpd's cookie parser, and the verification)
-        self.cookies = {"P": cs, "S": cs, "F": cf, "Pm": "session=user=%s" % USER, "Pk": cs}
+        self.cookies = {"P": cs, "S": cs, "F": cf, "Pm": "session=user=%s" % USER, "Pk": cs,
+                        "M": cs}
         checks = {
             "S login handler": (st, 303),
             "F login handler": (st2, 302),
@@ -615,6 +634,9 @@ class Bench:
         for name in BREAKDOWN:
             if name in self.httpd:
                 checks["%s GET" % name] = (plain_get(self.httpd[name].port, self.cookies[name]), 200)
+        if "M" in self.httpd:
+            # a gate, not a pass-through: no session, no request
+            checks["M GET without session"] = (plain_get(self.httpd["M"].port, None), 401)
         bad = {k: v for k, v in checks.items() if v[0] != v[1]}
         self.results["checks"] = {k: v[0] for k, v in checks.items()}
         self.results["cookie_bytes"] = {k: len(v) for k, v in self.cookies.items()}
@@ -747,7 +769,7 @@ class Bench:
             log("valgrind not found: no instruction counts")
             return
         res = {}
-        for name in [n for n in ("P", "Pm", "Pk", "S") if n in self.httpd]:
+        for name in [n for n in ("P", "Pm", "Pk", "S", "M") if n in self.httpd]:
             counts = [self.callgrind_gets(name, n) for n in (INSTR_BASE, INSTR_BASE + INSTR_GETS)]
             if None in counts:
                 return
@@ -902,20 +924,24 @@ class Bench:
         same seconds, so their CPU per operation compares without the drift
         that separates two sequential runs (this VM's CPU time per request
         moves by 10-40% from one minute to the next). Sharing the core
-        inflates both figures alike; what carries over is the ratio."""
+        inflates both figures alike; what carries over is the ratio.
+        With M (the reference minimal gate) running, its guarded GETs are
+        then loaded at once with P's in the same way ("get_M")."""
         n, secs = self.a.concurrent_runs, self.a.concurrent_seconds
         out = {}
-        for kind in ("hs", "get"):
+        pairs = [("hs", "S"), ("get", "S")] + ([("get", "M")] if "M" in self.httpd else [])
+        for kind, other in pairs:
             runs = []
+            pair = ("P", other)
             for i in range(n + 1):  # the first is a warm-up
                 procs, c0 = {}, {}
-                for name in ("P", "S"):
+                for name in pair:
                     c0[name] = self.httpd[name].cpu_ticks()
                     procs[name] = subprocess.Popen(self.load_argv(name, kind, secs),
                                                    stdout=subprocess.PIPE,
                                                    stderr=subprocess.PIPE, text=True)
                 res = {}
-                for name in ("P", "S"):
+                for name in pair:
                     o, e = procs[name].communicate(timeout=secs + 60)
                     ticks = self.httpd[name].cpu_ticks() - c0[name]
                     if procs[name].returncode != 0:
@@ -928,15 +954,15 @@ class Bench:
                         ops, errors = w.get("requests", 0), w["non2xx"] + w["socket_errors"]
                     res[name] = {"us_per_op": ticks / TICK * 1e6 / ops if ops else None,
                                  "ops": ops, "errors": errors}
-                for name in ("P", "S"):
+                for name in pair:
                     self.quiesce(self.httpd[name])
-                if i == 0 or None in (res["P"]["us_per_op"], res["S"]["us_per_op"]):
+                if i == 0 or None in (res["P"]["us_per_op"], res[other]["us_per_op"]):
                     continue
                 runs.append(res)
-                log("concurrent %-3s run %d: P %.1f us/op, S %.1f us/op (S/P %.3f)"
-                    % (kind, i, res["P"]["us_per_op"], res["S"]["us_per_op"],
-                       res["S"]["us_per_op"] / res["P"]["us_per_op"]))
-            out[kind] = runs
+                log("concurrent %-3s run %d: P %.1f us/op, %s %.1f us/op (%s/P %.3f)"
+                    % (kind, i, res["P"]["us_per_op"], other, res[other]["us_per_op"], other,
+                       res[other]["us_per_op"] / res["P"]["us_per_op"]))
+            out[kind if other == "S" else "%s_%s" % (kind, other)] = runs
         self.results["concurrent"] = out
 
     # ---------------------------------------------------------- memory
@@ -1110,9 +1136,49 @@ def spread(d, nd=0):
     return "%s-%s (%.0f%%)" % (fmt(d["min"], nd), fmt(d["max"], nd), rel)
 
 
+def min_gate_rel(res):
+    """M's CPU per guarded GET over P's, median of the concurrent P+M runs,
+    and those runs (None, [] without them)."""
+    runs = res.get("concurrent", {}).get("get_M") or []
+    rel = [r["M"]["us_per_op"] / r["P"]["us_per_op"] for r in runs]
+    return (med(rel), runs) if rel else (None, [])
+
+
+def min_gate_section(res, S, m_rel, m_runs):
+    """M beside S: what the least correct cookie gate costs here."""
+    L = ["### The minimal gate beside S (M, guarded GETs)", "",
+         "M: %s. It does the least any correct cookie gate does (tests/integration/"
+         "test_bench_12_min_gate.py holds it to that), through the same core as S. P and M "
+         "loaded at once, as P and S above, %d runs." % (LABELS["M"], len(m_runs)), "",
+         "| run | P | M | M/P |", "|---:|---:|---:|---:|"]
+    for i, r in enumerate(m_runs):
+        L.append("| %d | %.1f | %.1f | %.3f |" % (i + 1, r["P"]["us_per_op"], r["M"]["us_per_op"],
+                                                 r["M"]["us_per_op"] / r["P"]["us_per_op"]))
+    L.append("")
+    p_cpu = S.get(("get", "P"), {}).get("apache_us_per_op", {}).get("median")
+    s_runs = res.get("concurrent", {}).get("get") or []
+    s_rel = med([r["S"]["us_per_op"] / r["P"]["us_per_op"] for r in s_runs]) if s_runs else None
+    if p_cpu and s_rel:
+        dm, ds = (m_rel - 1) * p_cpu, (s_rel - 1) * p_cpu
+        L.append("Per guarded GET, at P's %.1f us (sequential median): M costs %+.1f us (%+.1f%% of P, "
+                 "capacity %.3f x P), S %+.1f us (%+.1f%%, %.3f x P). S - M %+.1f us: mod_session's "
+                 "framework and what S does beyond the minimum (SessionMaxAge, re-signing with the "
+                 "current key, the Origin check, WS_AUTH, its own refusal bodies, Cache-Control)."
+                 % (p_cpu, dm, (m_rel - 1) * 100, 1 / m_rel, ds, (s_rel - 1) * 100, 1 / s_rel,
+                    ds - dm))
+        ins = res.get("instructions", {})
+        if all(k in ins for k in ("P", "M", "S")):
+            L.append("")
+            L.append("User-space instructions per GET (callgrind): M - P %+.0f, S - P %+.0f, S - M %+.0f."
+                     % (ins["M"] - ins["P"], ins["S"] - ins["P"], ins["S"] - ins["M"]))
+        L.append("")
+    return L
+
+
 def targets(res, S, paired):
     """[(target, measured, verdict, note)]"""
     out = []
+    m_rel, _ = min_gate_rel(res)
 
     def g(kind, name, key):
         d = S.get((kind, name))
@@ -1154,6 +1220,8 @@ def targets(res, S, paired):
             if "Pm" in ins and "Pk" in ins:
                 note += (": mod_session load %+.0f, signing %+.0f, gate %+.0f"
                          % (ins["Pm"] - ins["P"], ins["Pk"] - ins["Pm"], ins["S"] - ins["Pk"]))
+            if "M" in ins:
+                note += "; the minimal gate M - P %+.0f" % (ins["M"] - ins["P"])
         return note
 
     # 1.-4. S against P. Two estimates, both paired:
@@ -1196,6 +1264,9 @@ def targets(res, S, paired):
         if ratio is not None:
             if ratio < want:
                 note += "; short by %.1f%% of P" % ((want - ratio) * 100)
+            if kind == "get" and m_rel:
+                note += ("; the minimal HMAC-cookie gate M reaches %.3f x P (concurrent runs)"
+                         % (1.0 / m_rel))
             out.append(("S >= %.2f x P %s" % (want, label), measured, verdict(ratio >= want), note))
         if p_cpu is None or s_cpu is None:
             continue
@@ -1215,6 +1286,11 @@ def targets(res, S, paired):
         else:
             continue
         note = seq_note
+        if kind == "get" and m_rel and rel:
+            dm = (m_rel - 1.0) * p_cpu
+            note += ("; the minimal HMAC-cookie gate M costs %+.1f us itself (%+.1f%% of P, "
+                     "concurrent runs): %s the %d us ceiling; S - M %+.1f us"
+                     % (dm, (m_rel - 1) * 100, "within" if dm <= budget else "over", budget, d - dm))
         if d > budget:
             note += "; over by %.1f us" % (d - budget)
             if kind == "get":
@@ -1373,6 +1449,9 @@ def render(res, S, paired, info, args):
                     "handshake" if kind == "hs" else "guarded GET", i + 1, r["P"]["us_per_op"],
                     r["S"]["us_per_op"], r["S"]["us_per_op"] / r["P"]["us_per_op"]))
         L.append("")
+    m_rel, m_runs = min_gate_rel(res)
+    if m_rel:
+        L.extend(min_gate_section(res, S, m_rel, m_runs))
 
     # micro
     m = res.get("micro", {})
@@ -1435,6 +1514,11 @@ def render(res, S, paired, info, args):
             delta = "" if prev is None else "%+.1f" % (d["median"] - prev)
             L.append("| %s | %s<br>%s | %s | %s |" % (name, fmt(d["median"], 1), spread(d, 1), step, delta))
             prev = d["median"]
+        if S.get(("get", "M")):
+            d = S[("get", "M")]["apache_us_per_op"]
+            L.append("| M | %s<br>%s | reference, on P: the minimal HMAC-cookie gate | %+.1f (M - P) |"
+                     % (fmt(d["median"], 1), spread(d, 1),
+                        d["median"] - S[("get", "P")]["apache_us_per_op"]["median"]))
         L.append("")
     prof = res.get("profile", {})
     if "P" in prof and "S" in prof:
@@ -1478,6 +1562,9 @@ def render(res, S, paired, info, args):
             prev = v
         L.append("| S - P | %+.0f (%+.1f%%) | | |" % (ins["S"] - ins["P"],
                                                    100.0 * (ins["S"] - ins["P"]) / ins["P"]))
+        if "M" in ins:
+            L.append("| M | %s | reference, on P: the minimal HMAC-cookie gate | %+.0f (M - P) |"
+                     % (fmt(ins["M"]), ins["M"] - ins["P"]))
         L.append("")
     sc = res.get("syscalls", {})
     if "P" in sc and "S" in sc:
@@ -1602,7 +1689,8 @@ def main():
                          "negative values take CPU from other users of the machine)")
     ap.add_argument("--skip-micro", action="store_true")
     ap.add_argument("--no-breakdown", dest="breakdown", action="store_false", default=None,
-                    help="skip the Pm/Pk configurations (where S's cost goes; off in --quick)")
+                    help="skip the Pm/Pk/M configurations (where S's cost goes, and the "
+                         "minimal gate beside it; off in --quick)")
     ap.add_argument("--no-instructions", dest="instructions", action="store_false",
                     help="skip the callgrind instruction counts per guarded GET")
     ap.add_argument("--no-syscalls", dest="syscalls", action="store_false", default=True,

@@ -87,3 +87,35 @@ def test_refusals(m, why, make):
 def test_user_value_decoded_as_mod_session_does(m):
     st, seen = poll(m, [("Cookie", cookie(m, "role=x&user=a+b%2Fc"))])
     assert st == 200 and seen["x-remote-user"] == "a b/c"
+
+
+# ---------------------------------------------------------------- the report
+
+def load_bench():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("bench_m_under_test",
+                                                  support.ROOT / "bench" / "bench.py")
+    b = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(b)
+    return b
+
+
+def run(p, other, o):
+    return {"P": {"us_per_op": p}, other: {"us_per_op": o}}
+
+
+def test_report_sets_s_beside_the_minimal_gate():
+    b = load_bench()
+    # P and S at once: S/P 1.06, 1.05, 1.07; P and M at once: M/P 1.04, 1.03, 1.05
+    res = {"concurrent": {"get": [run(100, "S", 106), run(100, "S", 105), run(100, "S", 107)],
+                          "get_M": [run(100, "M", 104), run(120, "M", 123.6), run(100, "M", 105)]},
+           "instructions": {"P": 55000, "M": 65000, "S": 69000}}
+    S = {("get", "P"): {"apache_us_per_op": {"median": 80.0}}}
+    assert b.min_gate_rel(res)[0] == pytest.approx(1.04)
+    text = "\n".join(b.min_gate_section(res, S, *b.min_gate_rel(res)))
+    # at P's 80 us: M +3.2 us (+4.0%), S +4.8 us (+6.0%), S - M +1.6 us
+    assert "M costs +3.2 us (+4.0% of P, capacity 0.962 x P)" in text
+    assert "S +4.8 us (+6.0%, 0.943 x P). S - M +1.6 us" in text
+    assert "M - P +10000, S - P +14000, S - M +4000" in text
+    assert "| 2 | 120.0 | 123.6 | 1.030 |" in text
+    assert b.min_gate_rel({"concurrent": {"get": res["concurrent"]["get"]}}) == (None, [])
