@@ -100,22 +100,33 @@ def load_bench():
     return b
 
 
-def run(p, other, o):
-    return {"P": {"us_per_op": p}, other: {"us_per_op": o}}
+def run(p, s, m=None):
+    r = {"P": {"us_per_op": p}, "S": {"us_per_op": s}}
+    if m is not None:
+        r["M"] = {"us_per_op": m}
+    return r
 
 
 def test_report_sets_s_beside_the_minimal_gate():
     b = load_bench()
-    # P and S at once: S/P 1.06, 1.05, 1.07; P and M at once: M/P 1.04, 1.03, 1.05
-    res = {"concurrent": {"get": [run(100, "S", 106), run(100, "S", 105), run(100, "S", 107)],
-                          "get_M": [run(100, "M", 104), run(120, "M", 123.6), run(100, "M", 105)]},
+    # P, S and M at once: S/P 1.06, 1.05, 1.07; M/P 1.04, 1.03, 1.05
+    res = {"concurrent": {"get": [run(100, 106, 104), run(120, 126, 123.6), run(100, 107, 105)],
+                          "hs": [run(300, 306, 303), run(300, 309, 302)]},
            "instructions": {"P": 55000, "M": 65000, "S": 69000}}
-    S = {("get", "P"): {"apache_us_per_op": {"median": 80.0}}}
+    S = {("get", "P"): {"apache_us_per_op": {"median": 80.0}},
+         ("hs", "P"): {"apache_us_per_op": {"median": 250.0}}}
     assert b.min_gate_rel(res)[0] == pytest.approx(1.04)
-    text = "\n".join(b.min_gate_section(res, S, *b.min_gate_rel(res)))
+    assert b.min_gate_rel(res, "hs")[0] == pytest.approx(1.0083333)
+    text = "\n".join(b.min_gate_section(res, S))
     # at P's 80 us: M +3.2 us (+4.0%), S +4.8 us (+6.0%), S - M +1.6 us
+    assert "Per guarded GET, at P's 80.0 us" in text
     assert "M costs +3.2 us (+4.0% of P, capacity 0.962 x P)" in text
     assert "S +4.8 us (+6.0%, 0.943 x P). S - M +1.6 us" in text
+    # handshakes at P's 250 us: M +2.1 us (+0.8%), S +6.25 us (+2.5%)
+    assert "Per handshake, at P's 250.0 us (sequential median): M costs +2.1 us (+0.8% of P" in text
+    assert "S +6.2 us (+2.5%, 0.976 x P). S - M +4.2 us" in text
     assert "M - P +10000, S - P +14000, S - M +4000" in text
-    assert "| 2 | 120.0 | 123.6 | 1.030 |" in text
-    assert b.min_gate_rel({"concurrent": {"get": res["concurrent"]["get"]}}) == (None, [])
+    assert "| guarded GET | 2 | 120.0 | 126.0 | 123.6 | 1.050 | 1.030 | 1.019 |" in text
+    assert "| handshake | 1 | 300.0 | 306.0 | 303.0 | 1.020 | 1.010 | 1.010 |" in text
+    # runs without M (a quick run, or M not started): no section
+    assert b.min_gate_rel({"concurrent": {"get": [run(100, 106)]}}) == (None, [])
