@@ -4,7 +4,7 @@
 # `include mk/demo.mk`); it leaves the default goal alone and uses
 # the top Makefile's CC, CORE_CFLAGS, APR_LIBS, BUILD, SSG_CORE, WSA_CORE.
 #
-#   make bench                        full run, ~12 min: 5 interleaved rounds x 8 s
+#   make bench                        full run, ~14 min: 5 interleaved rounds x 8 s
 #   make bench BENCH_QUICK=1          smoke run, ~2 min: 2 rounds x 3 s, smaller
 #                                     memory and tunnel figures
 #   make bench BENCH_ROUNDS=7 BENCH_SECONDS=10
