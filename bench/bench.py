@@ -937,19 +937,18 @@ class Bench:
         history of tunnels as P and S (HS_WITH)."""
         n, secs = self.a.concurrent_runs, self.a.concurrent_seconds
         out = {}
-        trio = ("P", "S", "M") if "M" in self.httpd else ("P", "S")
-        groups = [("hs", trio), ("get", trio)]
-        for kind, pair in groups:
+        names = ("P", "S", "M") if "M" in self.httpd else ("P", "S")
+        for kind in ("hs", "get"):
             runs = []
             for i in range(n + 1):  # the first is a warm-up
                 procs, c0 = {}, {}
-                for name in pair:
+                for name in names:
                     c0[name] = self.httpd[name].cpu_ticks()
                     procs[name] = subprocess.Popen(self.load_argv(name, kind, secs),
                                                    stdout=subprocess.PIPE,
                                                    stderr=subprocess.PIPE, text=True)
                 res = {}
-                for name in pair:
+                for name in names:
                     o, e = procs[name].communicate(timeout=secs + 60)
                     ticks = self.httpd[name].cpu_ticks() - c0[name]
                     if procs[name].returncode != 0:
@@ -962,15 +961,15 @@ class Bench:
                         ops, errors = w.get("requests", 0), w["non2xx"] + w["socket_errors"]
                     res[name] = {"us_per_op": ticks / TICK * 1e6 / ops if ops else None,
                                  "ops": ops, "errors": errors}
-                for name in pair:
+                for name in names:
                     self.quiesce(self.httpd[name])
-                if i == 0 or None in [res[name]["us_per_op"] for name in pair]:
+                if i == 0 or None in [res[name]["us_per_op"] for name in names]:
                     continue
                 runs.append(res)
                 log("concurrent %-3s run %d: P %.1f us/op, %s" % (kind, i, res["P"]["us_per_op"], ", ".join(
                     "%s %.1f us/op (%s/P %.3f)" % (name, res[name]["us_per_op"], name,
                                                    res[name]["us_per_op"] / res["P"]["us_per_op"])
-                    for name in pair[1:])))
+                    for name in names[1:])))
             out[kind] = runs
         self.results["concurrent"] = out
 
