@@ -1154,7 +1154,7 @@ def min_gate_rel(res, kind="get"):
 
 def min_gate_section(res, S):
     """M beside S: what the least correct cookie gate costs here."""
-    m_runs = {k: min_gate_rel(res, k)[1] for k in ("hs", "get")}
+    rels = {k: min_gate_rel(res, k) for k in ("hs", "get")}
     L = ["### The minimal gate beside S (M)", "",
          "M: %s. It does the least any correct cookie gate does (tests/integration/"
          "test_bench_12_min_gate.py holds it to that), through the same core as S, and no "
@@ -1162,18 +1162,17 @@ def min_gate_section(res, S):
          % LABELS["M"], "",
          "| kind | run | P | S | M | S/P | M/P | S/M |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for kind in ("hs", "get"):
-        for i, r in enumerate(m_runs[kind]):
+        for i, r in enumerate(rels[kind][1]):
             p, s_, m = (r[n]["us_per_op"] for n in ("P", "S", "M"))
             L.append("| %s | %d | %.1f | %.1f | %.1f | %.3f | %.3f | %.3f |"
                      % ("handshake" if kind == "hs" else "guarded GET", i + 1, p, s_, m, s_ / p,
                         m / p, s_ / m))
     L.append("")
     for kind, what in (("get", "guarded GET"), ("hs", "handshake")):
-        runs = m_runs[kind]
+        m_rel, runs = rels[kind]
         p_cpu = S.get((kind, "P"), {}).get("apache_us_per_op", {}).get("median")
         if not runs or not p_cpu:
             continue
-        m_rel = med([r["M"]["us_per_op"] / r["P"]["us_per_op"] for r in runs])
         s_rel = med([r["S"]["us_per_op"] / r["P"]["us_per_op"] for r in runs])
         dm, ds = (m_rel - 1) * p_cpu, (s_rel - 1) * p_cpu
         L.append("Per %s, at P's %.1f us (sequential median): M costs %+.1f us (%+.1f%% of P, "
@@ -1468,7 +1467,7 @@ def render(res, S, paired, info, args):
                     "handshake" if kind == "hs" else "guarded GET", i + 1, r["P"]["us_per_op"],
                     r["S"]["us_per_op"], r["S"]["us_per_op"] / r["P"]["us_per_op"]))
         L.append("")
-    if min_gate_rel(res)[0] or min_gate_rel(res, "hs")[0]:
+    if any(min_gate_rel(res, k)[1] for k in ("hs", "get")):
         L.extend(min_gate_section(res, S))
 
     # micro
