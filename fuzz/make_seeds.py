@@ -196,6 +196,18 @@ def keyfile_seeds():
         ("keyfile-nul-byte", "fuzz-key\x00-0123456789abcdefghijklmnop\n"),
         ("keyfile-utf8-secret", "cl\u00e9-secr\u00e8te-0123456789abcdefghijklmnop\n"),
         ("keyfile-bad-line-after-good", k1 + "\nshort\n"),
+        ("keyfile-bom-then-comment", "\ufeff# /etc/apache2/session-sign.keys\r\n" + k1 + "\r\n"),
+        ("keyfile-bom-then-key", "\ufeff" + k1 + "\n"),
+        ("keyfile-utf8-comment", "# cl\u00e9 de production\n" + k1 + "\n"),
+        ("keyfile-comment-control-char", "# bad\x1b[31m\n" + k1 + "\n"),
+        ("keyfile-pem-block", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n"
+                              "-----END PRIVATE KEY-----\n"),
+        ("keyfile-assignment", "SESSION_SIGN_KEY=" + k1 + "\n"),
+        ("keyfile-base64-padded", "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\n"),
+        ("keyfile-quoted", '"' + k1 + '"\n'),
+        ("keyfile-hash-inside", k1 + "#note\n"),
+        ("keyfile-trailing-space", k1 + "   \n"),
+        ("keyfile-cr-then-blank", k1 + "\r \n"),
         ("keyfile-sixteen-keys", "\n".join(many[:16]) + "\n"),
         ("keyfile-seventeen-keys", "\n".join(many) + "\n"),
     ]

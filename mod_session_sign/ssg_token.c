@@ -22,6 +22,7 @@
 #include "ssg_b64_tables.h"
 
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include <openssl/opensslconf.h>
@@ -331,6 +332,10 @@ const char *ssg_ring_add(ssg_ring_t *ring, const char *secret, apr_size_t len)
         if (c < 0x20 || c == 0x7f) {
             return "secret contains a control character";
         }
+        if (c >= 0x80) {
+            return "a byte outside printable ASCII (a UTF-8 character?); "
+                   "secrets are printable ASCII";
+        }
     }
     if (ring->nkeys >= SSG_MAX_KEYS) {
         return "too many secrets (at most 16)";
@@ -380,6 +385,77 @@ const char *ssg_ring_add(ssg_ring_t *ring, const char *secret, apr_size_t len)
     return NULL;
 }
 
+/* Is text[0..len) NAME=value, a shell or .env assignment? NAME is a letter
+ * or '_' then letters, digits, '_'; base64's '=' padding only ends a line. */
+static int looks_like_assignment(const char *text, apr_size_t len)
+{
+    apr_size_t i = 0;
+
+    if (!len || !(apr_isalpha(text[0]) || text[0] == '_')) {
+        return 0;
+    }
+    while (i < len && (apr_isalnum(text[i]) || text[i] == '_')) {
+        i++;
+    }
+    if (i + 1 >= len || text[i] != '=') {
+        return 0;
+    }
+    for (i++; i < len; i++) {
+        if (text[i] != '=') {
+            return 1; /* something after the '=' that is not padding */
+        }
+    }
+    return 0;
+}
+
+const char *ssg_keyfile_line_check(const char *line, apr_size_t len)
+{
+    apr_size_t i;
+
+    if (len >= 3 && (unsigned char)line[0] == 0xef && (unsigned char)line[1] == 0xbb &&
+        (unsigned char)line[2] == 0xbf) {
+        return "starts with a UTF-8 byte-order mark; save the file without it";
+    }
+    if (line[0] == '#') {
+        for (i = 1; i < len; i++) {
+            unsigned char c = (unsigned char)line[i];
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                return "a control character in a comment";
+            }
+        }
+        return NULL; /* a comment: any printable text, UTF-8 too */
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c >= 0x80) {
+            return "a byte outside printable ASCII (a UTF-8 character?); "
+                   "secrets are printable ASCII";
+        }
+        if (c < 0x20 || c == 0x7f) {
+            return "secret contains a control character";
+        }
+    }
+    if (len >= 5 && !memcmp(line, "-----", 5)) {
+        return "a PEM block is not a key file";
+    }
+    for (i = 0; i < len; i++) {
+        if (line[i] == ' ' || line[i] == '\t') {
+            return "a blank inside the secret; one secret per line, "
+                   "comments on lines of their own";
+        }
+        if (line[i] == '#') {
+            return "a '#' inside the secret; comments must start their own line";
+        }
+    }
+    if (line[0] == '"' || line[0] == '\'') {
+        return "a quoted secret; write the secret without quotes";
+    }
+    if (looks_like_assignment(line, len)) {
+        return "looks like NAME=value; put the secret alone on the line";
+    }
+    return NULL;
+}
+
 const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const char *text,
                                    apr_size_t len)
 {
@@ -398,17 +474,25 @@ const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const cha
             pos++; /* skip the newline */
         }
         lineno++;
+        if (end > start && text[end - 1] == '\r') {
+            end--; /* CRLF: only a CR right before the line end */
+        }
         while (start < end && (text[start] == ' ' || text[start] == '\t')) {
             start++;
         }
-        while (end > start &&
-               (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == '\r')) {
+        while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t')) {
             end--;
         }
-        if (start == end || text[start] == '#') {
+        if (start == end) {
             continue;
         }
-        err = ssg_ring_add(ring, text + start, end - start);
+        err = ssg_keyfile_line_check(text + start, end - start);
+        if (!err && text[start] == '#') {
+            continue;
+        }
+        if (!err) {
+            err = ssg_ring_add(ring, text + start, end - start);
+        }
         if (err) {
             return apr_psprintf(pool, "line %d: %s", lineno, err);
         }

@@ -89,6 +89,8 @@ apr_status_t ssg_ring_create(apr_pool_t *pool, ssg_ring_t **ring);
 
 /**
  * Add a secret to the ring. The first key added signs; all verify.
+ * A secret is 32..1024 bytes of printable ASCII (space allowed here, not
+ * in a key file line): a control character or a byte >= 0x80 is refused.
  * @return NULL on success, else a fixed message saying why (never the secret).
  */
 const char *ssg_ring_add(ssg_ring_t *ring, const char *secret, apr_size_t len);
@@ -100,10 +102,26 @@ int ssg_ring_count(const ssg_ring_t *ring);
 const char *ssg_ring_kid(const ssg_ring_t *ring, int i);
 
 /**
- * Parse a key file's text into the ring: one secret per line, leading and
- * trailing blanks ignored, empty lines and lines starting with '#' skipped.
+ * Check one line of a key file, already stripped of its line end (LF, or a
+ * CR right before it) and of leading and trailing SP/HTAB; len >= 1.
+ * A line starting with '#' is a comment: printable text (UTF-8 allowed),
+ * no control character but HTAB. Any other line is a secret as
+ * `session-sign genkey` writes it or as documented: printable ASCII
+ * (0x21..0x7e), no blank and no '#' inside, no UTF-8 byte-order mark, not
+ * a PEM boundary ("-----..."), not quoted, not NAME=value.
+ * @return NULL if the line is a comment or a well-formed secret line (its
+ *         length is ssg_ring_add's to judge), else a fixed message saying
+ *         why, never the line's bytes.
+ */
+const char *ssg_keyfile_line_check(const char *line, apr_size_t len);
+
+/**
+ * Parse a key file's text into the ring: one secret per line; LF or CRLF
+ * line ends; leading and trailing SP/HTAB ignored; blank lines and comment
+ * lines (first byte '#') skipped; every other line must pass
+ * ssg_keyfile_line_check and ssg_ring_add.
  * @return NULL on success, else a message naming the line number and the
- *         problem ("line 3: secret shorter than 32 bytes").
+ *         problem ("line 3: secret shorter than 32 bytes"), never the bytes.
  */
 const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const char *text,
                                    apr_size_t len);

@@ -375,11 +375,13 @@ START_TEST(test_ssg_20_03_control_characters_refused)
         }
     }
     ck_assert_int_eq(ssg_ring_count(ring), 0);
-    /* a blank inside and bytes above 0x7f are ordinary secret bytes */
+    /* a blank inside is an ordinary secret byte (inline secrets); bytes
+     * above 0x7f are not (issue 13: a UTF-8 BOM or character) */
     ck_assert_ptr_null(ssg_ring_add(ring, "with a blank inside, 32+ bytes ...",
                                     strlen("with a blank inside, 32+ bytes ...")));
-    ck_assert_ptr_null(ssg_ring_add(ring, rep('\xe9', 32), 32));
-    ck_assert_int_eq(ssg_ring_count(ring), 2);
+    ck_assert_ptr_nonnull(strstr(ssg_ring_add(ring, rep('\xe9', 32), 32), "ASCII"));
+    ck_assert_ptr_nonnull(ssg_ring_add(ring, "\xef\xbb\xbf" "0123456789abcdef0123456789abcdef", 35));
+    ck_assert_int_eq(ssg_ring_count(ring), 1);
 }
 END_TEST
 
@@ -529,6 +531,11 @@ END_TEST
 
 /* ---- ssg_30: key files -------------------------------------------------- */
 
+/* key file lines hold no blank: the file's own secrets */
+#define KF_A "secret-A-0123456789abcdefghijklmnop"
+#define KF_B "secret-B-0123456789abcdefghijklmnop"
+#define KF_C "secret-C-0123456789abcdefghijklmnop"
+
 static const char *parse(ssg_ring_t **ring, const char *text, apr_size_t len)
 {
     ssg_ring_create(pool, ring);
@@ -537,46 +544,46 @@ static const char *parse(ssg_ring_t **ring, const char *text, apr_size_t len)
 
 START_TEST(test_ssg_30_01_comments_and_blank_lines_skipped)
 {
-    const char *text = "# current key first\n\n" KEY_A "\n"
-                       "   # an indented comment\n\t\n\n" KEY_B "\n# end\n";
+    const char *text = "# current key first\n\n" KF_A "\n"
+                       "   # an indented comment\n\t\n\n" KF_B "\n# end\n";
     ssg_ring_t *ring;
 
     ck_assert_ptr_null(parse(&ring, text, strlen(text)));
     ck_assert_int_eq(ssg_ring_count(ring), 2);
-    ck_assert_str_eq(ssg_ring_kid(ring, 0), kid_of(KEY_A));
-    ck_assert_str_eq(ssg_ring_kid(ring, 1), kid_of(KEY_B));
+    ck_assert_str_eq(ssg_ring_kid(ring, 0), kid_of(KF_A));
+    ck_assert_str_eq(ssg_ring_kid(ring, 1), kid_of(KF_B));
 }
 END_TEST
 
 START_TEST(test_ssg_30_02_crlf_line_ends)
 {
-    const char *text = "# keys\r\n" KEY_A "\r\n\r\n" KEY_B "\r\n";
+    const char *text = "# keys\r\n" KF_A "\r\n\r\n" KF_B "\r\n";
     ssg_ring_t *ring;
 
     ck_assert_ptr_null(parse(&ring, text, strlen(text)));
     ck_assert_int_eq(ssg_ring_count(ring), 2);
-    ck_assert_str_eq(ssg_ring_kid(ring, 0), kid_of(KEY_A));
-    ck_assert_str_eq(ssg_ring_kid(ring, 1), kid_of(KEY_B));
+    ck_assert_str_eq(ssg_ring_kid(ring, 0), kid_of(KF_A));
+    ck_assert_str_eq(ssg_ring_kid(ring, 1), kid_of(KF_B));
 }
 END_TEST
 
 START_TEST(test_ssg_30_03_leading_and_trailing_blanks_trimmed)
 {
-    const char *text = "  \t" KEY_A " \t \n\t" KEY_B "   \r\n    " KEY_C;
+    const char *text = "  \t" KF_A " \t \n\t" KF_B "   \r\n    " KF_C;
     ssg_ring_t *ring;
 
     ck_assert_ptr_null(parse(&ring, text, strlen(text)));
     ck_assert_int_eq(ssg_ring_count(ring), 3);
-    ck_assert_str_eq(ssg_ring_kid(ring, 0), kid_of(KEY_A));
-    ck_assert_str_eq(ssg_ring_kid(ring, 1), kid_of(KEY_B));
-    ck_assert_str_eq(ssg_ring_kid(ring, 2), kid_of(KEY_C));   /* no final \n */
+    ck_assert_str_eq(ssg_ring_kid(ring, 0), kid_of(KF_A));
+    ck_assert_str_eq(ssg_ring_kid(ring, 1), kid_of(KF_B));
+    ck_assert_str_eq(ssg_ring_kid(ring, 2), kid_of(KF_C));   /* no final \n */
 }
 END_TEST
 
 START_TEST(test_ssg_30_04_empty_or_comment_only_file_refused)
 {
     static const char *texts[] = { "", "\n", "\n\n  \n\t\r\n",
-                                   "# only\n# comments\n", "#" KEY_A "\n" };
+                                   "# only\n# comments\n", "#" KF_A "\n" };
     ssg_ring_t *ring;
     size_t i;
 
@@ -591,7 +598,7 @@ END_TEST
 
 START_TEST(test_ssg_30_05_short_secret_on_line_3_named)
 {
-    const char *text = "# keys\n" KEY_A "\ntoo-short-secret\n" KEY_B "\n";
+    const char *text = "# keys\n" KF_A "\ntoo-short-secret\n" KF_B "\n";
     ssg_ring_t *ring;
     const char *err = parse(&ring, text, strlen(text));
 
@@ -604,9 +611,9 @@ END_TEST
 
 START_TEST(test_ssg_30_06_other_bad_lines_named)
 {
-    const char *dup = KEY_A "\n\n" KEY_A "\n";
-    const char *ctl = "#\n#\n#\nsecret with a\ttab inside it, long enough\n";
-    const char *crlf_ok = "# a\r\n" KEY_A "\r\n";
+    const char *dup = KF_A "\n\n" KF_A "\n";
+    const char *ctl = "#\n#\n#\nsecret-with-a\x01-control-inside-it-long-enough\n";
+    const char *crlf_ok = "# a\r\n" KF_A "\r\n";
     ssg_ring_t *ring;
     const char *err;
     char *many = "";
@@ -617,7 +624,7 @@ START_TEST(test_ssg_30_06_other_bad_lines_named)
     err = parse(&ring, ctl, strlen(ctl));
     ck_assert_msg(err && strstr(err, "line 4") && strstr(err, "control"), "%s", err);
     for (i = 0; i < 17; i++) {
-        many = apr_psprintf(pool, "%skey number %02d of the file, long enough\n",
+        many = apr_psprintf(pool, "%skey-number-%02d-of-the-file-long-enough\n",
                             many, i);
     }
     err = parse(&ring, many, strlen(many));
@@ -628,6 +635,103 @@ START_TEST(test_ssg_30_06_other_bad_lines_named)
                 strlen("x\ry-abcdefghijklmnopqrstuvwxyz-0123456789"));
     ck_assert_msg(err && strstr(err, "line 1"), "%s", err);
     ck_assert_ptr_null(parse(&ring, crlf_ok, strlen(crlf_ok)));
+}
+END_TEST
+
+/* Issue 13.1: a key file's lines are what `session-sign genkey` writes or
+ * a documented secret; anything else is refused with its line named and
+ * none of its bytes. KF_A is a valid secret. */
+static const struct {
+    const char *name;
+    const char *text;
+    apr_size_t len; /* 0: strlen */
+    int line;       /* the refused line, 0: accepted */
+    const char *why;
+    int keys;       /* keys read when accepted */
+} keyfile_cases[] = {
+    /* the finding: a BOM before the first comment made that comment a key */
+    {"bom-then-comment", "\xef\xbb\xbf# /etc/apache2/session-sign.keys\r\n" KF_A "\r\n", 0, 1,
+     "byte-order mark", 0},
+    {"bom-then-key", "\xef\xbb\xbf" KF_A "\n", 0, 1, "byte-order mark", 0},
+    {"bom-after-blanks", "  \xef\xbb\xbf# c\n" KF_A "\n", 0, 1, "byte-order mark", 0},
+    {"bom-on-line-3", "# a\n" KF_A "\n\xef\xbb\xbf# b\n", 0, 3, "byte-order mark", 0},
+    {"utf8-secret", "cl\xc3\xa9-secr\xc3\xa8te-0123456789abcdefghijklmnop\n", 0, 1, "ASCII", 0},
+    {"latin1-byte", KF_A "\xe9\n", 0, 1, "ASCII", 0},
+    {"nul-byte", "fuzz-key\0-0123456789abcdefghijklmnopq\n", 39, 1, "control", 0},
+    {"escape-in-secret", "fuzz-key\x1b-0123456789abcdefghijklmnopq\n", 0, 1, "control", 0},
+    {"control-in-comment", "# bad \x1b[31m\n" KF_A "\n", 0, 1, "control", 0},
+    {"lone-cr-inside", "x\ry-abcdefghijklmnopqrstuvwxyz-0123456789\n", 0, 1, "control", 0},
+    {"cr-then-blank", KF_A "\r \n", 0, 1, "control", 0},
+    {"pem-block", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIB\n"
+                  "-----END PRIVATE KEY-----\n", 0, 1, "PEM", 0},
+    {"pem-without-blank", "-----BEGIN-KEY-----abcdefghijklmnopqrstuvwxyz\n", 0, 1, "PEM", 0},
+    {"assignment", "SESSION_SIGN_KEY=" KF_A "\n", 0, 1, "NAME=value", 0},
+    {"export-assignment", "export KEY=" KF_A "\n", 0, 1, "blank", 0},
+    {"quoted-double", "\"" KF_A "\"\n", 0, 1, "quoted", 0},
+    {"quoted-single", "'" KF_A "'\n", 0, 1, "quoted", 0},
+    {"hash-inside", KF_A "#note\n", 0, 1, "'#'", 0},
+    {"comment-after-secret", KF_A " # current\n", 0, 1, "blank", 0},
+    {"blank-inside", "two words that together are long enough\n", 0, 1, "blank", 0},
+    {"tab-inside", "two\twords-that-together-are-long-enough\n", 0, 1, "control", 0},
+    /* read as documented */
+    {"genkey-line", "Zq3c7nFQ0cO2yqv0mN4kzM9rJ3s1uY8eW5tA6bC2dE0\n", 0, 0, NULL, 1},
+    {"trailing-space", KF_A "   \n", 0, 0, NULL, 1},
+    {"trailing-tab-crlf", KF_A "\t\r\n", 0, 0, NULL, 1},
+    {"indented", "\t  " KF_A "\n", 0, 0, NULL, 1},
+    {"utf8-comment", "# cl\xc3\xa9 de production\n" KF_A "\n", 0, 0, NULL, 1},
+    {"base64-padded", "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\n", 0, 0, NULL, 1},
+    {"base64-double-padding", "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWe==\n", 0, 0, NULL, 1},
+    {"hex", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", 0, 0, NULL, 1},
+    {"equals-not-assignment", "1abc=def-0123456789abcdefghijklmnopqrstuv\n", 0, 0, NULL, 1},
+    {"no-final-newline", KF_A, 0, 0, NULL, 1},
+};
+
+START_TEST(test_ssg_30_07_key_file_lines_table)
+{
+    const char *text = keyfile_cases[_i].text;
+    apr_size_t len = keyfile_cases[_i].len ? keyfile_cases[_i].len : strlen(text);
+    ssg_ring_t *ring;
+    const char *err = parse(&ring, text, len);
+    const char *c;
+
+    if (!keyfile_cases[_i].line) {
+        ck_assert_msg(err == NULL, "%s: refused: %s", keyfile_cases[_i].name, err);
+        ck_assert_int_eq(ssg_ring_count(ring), keyfile_cases[_i].keys);
+        return;
+    }
+    ck_assert_msg(err != NULL, "%s: accepted", keyfile_cases[_i].name);
+    ck_assert_msg(strncmp(err, apr_psprintf(pool, "line %d: ", keyfile_cases[_i].line),
+                          strlen(apr_psprintf(pool, "line %d: ", keyfile_cases[_i].line))) == 0,
+                  "%s: %s", keyfile_cases[_i].name, err);
+    ck_assert_msg(strstr(err, keyfile_cases[_i].why) != NULL, "%s: %s", keyfile_cases[_i].name,
+                  err);
+    ck_assert_msg(strstr(err, "secret-A") == NULL && strstr(err, "etc/apache2") == NULL,
+                  "%s: bytes of the file in the message: %s", keyfile_cases[_i].name, err);
+    for (c = err; *c; c++) {
+        ck_assert_msg(*c >= 0x20 && *c < 0x7f, "%s: unprintable byte", keyfile_cases[_i].name);
+    }
+}
+END_TEST
+
+/* The finding's exploit: the BOM+comment line as a secret must not verify
+ * anything, since the file is refused outright. ssg_keyfile_line_check
+ * alone: a comment line passes, the same line behind a BOM does not. */
+START_TEST(test_ssg_30_08_bom_comment_is_never_a_secret)
+{
+    const char *cmt = "# /etc/apache2/session-sign.keys";
+    char bom[64];
+
+    ck_assert_ptr_null(ssg_keyfile_line_check(cmt, strlen(cmt)));
+    memcpy(bom, "\xef\xbb\xbf", 3);
+    memcpy(bom + 3, cmt, strlen(cmt));
+    ck_assert_ptr_nonnull(ssg_keyfile_line_check(bom, strlen(cmt) + 3));
+    /* and as an inline secret (SessionSignKey, --key): non-ASCII refused */
+    {
+        ssg_ring_t *ring;
+        ssg_ring_create(pool, &ring);
+        ck_assert_ptr_nonnull(ssg_ring_add(ring, bom, strlen(cmt) + 3));
+        ck_assert_int_eq(ssg_ring_count(ring), 0);
+    }
 }
 END_TEST
 
@@ -1398,6 +1502,9 @@ static Suite *ssg_suite(void)
     tcase_add_test(tc, test_ssg_30_04_empty_or_comment_only_file_refused);
     tcase_add_test(tc, test_ssg_30_05_short_secret_on_line_3_named);
     tcase_add_test(tc, test_ssg_30_06_other_bad_lines_named);
+    tcase_add_loop_test(tc, test_ssg_30_07_key_file_lines_table, 0,
+                        (int)(sizeof(keyfile_cases) / sizeof(keyfile_cases[0])));
+    tcase_add_test(tc, test_ssg_30_08_bom_comment_is_never_a_secret);
 
     tc = tcase(s, "ssg_40_sign_verify");
     tcase_add_test(tc, test_ssg_40_01_roundtrip_fills_result);
