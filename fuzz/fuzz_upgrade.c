@@ -2,7 +2,9 @@
  * fuzz_upgrade.c - libFuzzer target: Connection/Upgrade token parsing and
  * the forwarded-header checks of mod_ws_auth (wsa_core.c):
  * wsa_header_has_token, wsa_is_upgrade, wsa_upgrade_is_websocket,
- * wsa_header_name_valid, wsa_header_value_safe.
+ * wsa_header_name_valid, wsa_header_value_safe; and wsa_connection_filter
+ * (Connection read as mod_proxy reads it, issue 13.2), against a model
+ * tokenizer written here from httpd's find_conn_headers + ap_get_token.
  *
  * The input is split at the first '\n' into CONNECTION and UPGRADE, each
  * cut at its first NUL as httpd's header table would hold it. Each result
@@ -16,6 +18,8 @@
  * Seeds: fuzz/corpus/upgrade, made by fuzz/make_seeds.py.
  */
 #include "fuzz_common.h"
+
+#include <stdlib.h>
 
 #include "wsa_core.h"
 
@@ -124,6 +128,103 @@ static void check_header(const char *s)
     FUZZ_CHECK(wsa_header_value_safe(s) == model_value(s), "header_value_safe");
 }
 
+/* Model of mod_proxy's reading: the tokens of v, each NUL-terminated into
+ * buf, their count returned. */
+static int model_conn_tokens(const char *v, char *buf, const char **toks, int max)
+{
+    int n = 0;
+    size_t b = 0;
+    int sp;
+
+    if (!v) {
+        return 0;
+    }
+    while (*v) {
+        const char *start;
+        int quoted = 0;
+
+        while (*v == ',' || *v == ';') {
+            v++;
+        }
+        while (*v == ' ' || (*v >= '\t' && *v <= '\r')) {
+            v++;
+        }
+        start = v;
+        for (;;) {
+            sp = *v == ' ' || (*v >= '\t' && *v <= '\r');
+            if (!*v || (!quoted && (sp || *v == ';' || *v == ','))) {
+                break;
+            }
+            if (*v == '"') {
+                quoted = !quoted;
+            }
+            v++;
+        }
+        if (v > start && n < max) {
+            toks[n++] = buf + b;
+            memcpy(buf + b, start, (size_t)(v - start));
+            b += (size_t)(v - start);
+            buf[b++] = '\0';
+        }
+        while (*v == ' ' || (*v >= '\t' && *v <= '\r')) {
+            v++;
+        }
+    }
+    return n;
+}
+
+static int model_is_name(const char *t, const char *const *names, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        size_t j;
+        for (j = 0; t[j] && names[i][j] && lower(t[j]) == lower(names[i][j]); j++) {
+        }
+        if (!t[j] && !names[i][j]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void check_connection_filter(const char *conn, const char *third)
+{
+    const char *names[3] = {"X-Remote-User", "X-Remote-Role", third ? third : "X-Role"};
+    size_t len = conn ? strlen(conn) : 0;
+    char *out = malloc(len + 1), *again = malloc(len + 1);
+    char *b1 = malloc(2 * len + 2), *b2 = malloc(2 * len + 2);
+    const char **t1 = malloc(sizeof(char *) * (len + 1));
+    const char **t2 = malloc(sizeof(char *) * (len + 1));
+    int dropped, n1, n2, i, k = 0, want = 0;
+
+    if (!out || !again || !b1 || !b2 || !t1 || !t2) {
+        abort();
+    }
+    dropped = wsa_connection_filter(conn, names, 3, out);
+    FUZZ_CHECK(strlen(out) <= len, "output longer than the input");
+    FUZZ_CHECK(wsa_connection_filter(conn, names, 3, NULL) == dropped, "count differs");
+    FUZZ_CHECK(wsa_connection_filter(out, names, 3, again) == 0 && !strcmp(again, out),
+               "filtered value not stable");
+    n1 = model_conn_tokens(conn, b1, t1, (int)len + 1);
+    n2 = model_conn_tokens(out, b2, t2, (int)len + 1);
+    for (i = 0; i < n1; i++) {
+        if (model_is_name(t1[i], names, 3)) {
+            want++;
+            continue;
+        }
+        FUZZ_CHECK(k < n2 && !strcmp(t1[i], t2[k]), "token %d not kept in order", i);
+        k++;
+    }
+    FUZZ_CHECK(k == n2, "extra tokens in the output");
+    FUZZ_CHECK(want == dropped, "dropped %d, the model %d", dropped, want);
+    free(t2);
+    free(t1);
+    free(b2);
+    free(b1);
+    free(again);
+    free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t clen, ulen;
@@ -138,6 +239,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_lists(NULL, upg);                   /* Connection absent */
     check_lists(upg, conn);                   /* the roles swapped */
     FUZZ_CHECK(wsa_is_upgrade(NULL, NULL) == 0, "no headers is an upgrade");
+
+    check_connection_filter(conn, upg);
+    check_connection_filter(upg, conn);
+    check_connection_filter(NULL, conn);
 
     check_header(conn);
     if (upg) {

@@ -286,6 +286,12 @@ def upgrade_seeds():
         ("upgrade-header-name-64-bytes", "X-" + "a" * 62 + "\nX-" + "a" * 63),
         ("upgrade-header-value-4096-bytes", "v" * 4096 + "\n" + "v" * 4097),
         ("upgrade-header-name-separators", "X-User:Name\nX User"),
+        ("conn-blank-separated-names", "close X-Remote-User X-Remote-Role\nX-Role"),
+        ("conn-semicolon-parameter", "X-Remote-Role;q, X-Remote-User;q\nX-Role"),
+        ("conn-tab-separated", "close\tX-Remote-User\nwebsocket"),
+        ("conn-quoted-names", "\"x\" X-Remote-User \"y;X-Remote-Role\"\nX-Role"),
+        ("conn-long-list", "X-Remote-User," + "a," * 4000 + "\nX-Role"),
+        ("conn-vertical-tab-formfeed", "a\x0bX-Remote-User\x0cb\nX-Role"),
     ]
 
 

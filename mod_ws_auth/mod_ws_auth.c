@@ -61,6 +61,8 @@ typedef struct {
     apr_array_header_t *origins; /* wsa_origin_pattern_t; NULL: same origin */
     int missing;                 /* WSA_MISSING_* */
     apr_array_header_t *forward; /* wsa_forward_t */
+    const char **names;          /* forward[].header, for wsa_strip */
+    int nnames;
 } wsa_dir_conf;
 
 /* What the gate decided for one request */
@@ -74,62 +76,72 @@ typedef struct {
 /* ------------------------------------------------------------------ */
 /* request time                                                        */
 
-/* Remove every client-sent copy of the headers we own, and the names of
- * those headers from Connection: a client that lists "X-User" in
- * Connection would otherwise have the proxy strip our forwarded copy as a
- * hop-by-hop header (CVE-2022-31813). */
-static void wsa_strip(request_rec *r, const wsa_dir_conf *conf)
+/* Is k, the name of a client header, one of ours once '_' and '-' are
+ * alike and case is ignored (X_Remote_User, x-remote-user...)? */
+static int wsa_owned_header(const wsa_dir_conf *conf, const char *k)
 {
-    const wsa_forward_t *fw;
-    const char *conn;
     int i;
 
-    if (conf->enabled == 1) {
-        apr_table_unset(r->headers_in, "Session");
-        apr_table_unset(r->headers_in, "X-Replace-Session");
-    }
-    if (!conf->forward) {
-        return;
-    }
-    fw = (const wsa_forward_t *)conf->forward->elts;
-    for (i = 0; i < conf->forward->nelts; i++) {
-        apr_table_unset(r->headers_in, fw[i].header);
-    }
-    conn = apr_table_get(r->headers_in, "Connection");
-    for (i = 0; conn && i < conf->forward->nelts; i++) {
-        if (wsa_header_has_token(conn, fw[i].header)) {
-            break;
+    for (i = 0; i < conf->nnames; i++) {
+        if (wsa_header_name_alike(k, conf->names[i])) {
+            return 1;
         }
     }
-    if (conn && i < conf->forward->nelts) { /* rebuild only when it names one */
-        char *copy = apr_pstrdup(r->pool, conn), *tok, *last = NULL;
-        char *out = NULL;
-        for (tok = apr_strtok(copy, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {
-            int drop = 0;
-            while (*tok == ' ' || *tok == '\t') {
-                tok++;
+    return conf->enabled == 1 &&
+           (wsa_header_name_alike(k, "Session") || wsa_header_name_alike(k, "X-Replace-Session"));
+}
+
+/* Remove every client-sent copy of the headers we own, also their spellings
+ * with '_' for '-' (a backend that folds them would read a forged one), and
+ * the names of our headers from Connection, read exactly as mod_proxy reads
+ * it: a client that lists "X-Remote-User" there would otherwise have the
+ * proxy strip our forwarded copy as a hop-by-hop header (CVE-2022-31813).
+ * One pass over the request headers; no work proportional to anything but
+ * their size (issue 13.3: no rebuild per token). */
+static void wsa_strip(request_rec *r, const wsa_dir_conf *conf)
+{
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    apr_array_header_t *drop = NULL;
+    int i, conn_named = 0;
+
+    for (i = 0; i < arr->nelts; i++) {
+        const char *k = e[i].key;
+
+        if (!k) {
+            continue;
+        }
+        if (wsa_owned_header(conf, k)) {
+            if (!drop) {
+                drop = apr_array_make(r->pool, 4, sizeof(const char *));
             }
-            {
-                char *e = tok + strlen(tok);
-                while (e > tok && (e[-1] == ' ' || e[-1] == '\t')) {
-                    *--e = '\0';
+            APR_ARRAY_PUSH(drop, const char *) = k;
+        }
+        else if (conf->nnames && !strcasecmp(k, "Connection") &&
+                 wsa_connection_filter(e[i].val, conf->names, conf->nnames, NULL) > 0) {
+            conn_named = 1;
+        }
+    }
+    if (conn_named) {
+        /* rebuild every Connection line without our names, each into a
+         * buffer of its own size (mod_proxy reads them all) */
+        apr_array_header_t *kept = apr_array_make(r->pool, 2, sizeof(char *));
+        for (i = 0; i < arr->nelts; i++) {
+            if (e[i].key && e[i].val && !strcasecmp(e[i].key, "Connection")) {
+                char *out = apr_palloc(r->pool, strlen(e[i].val) + 1);
+                wsa_connection_filter(e[i].val, conf->names, conf->nnames, out);
+                if (*out) {
+                    APR_ARRAY_PUSH(kept, char *) = out;
                 }
             }
-            for (i = 0; i < conf->forward->nelts; i++) {
-                if (!strcasecmp(tok, fw[i].header)) {
-                    drop = 1;
-                }
-            }
-            if (!drop && *tok) {
-                out = out ? apr_pstrcat(r->pool, out, ", ", tok, NULL) : tok;
-            }
         }
-        if (out) {
-            apr_table_setn(r->headers_in, "Connection", out);
+        apr_table_unset(r->headers_in, "Connection");
+        for (i = 0; i < kept->nelts; i++) {
+            apr_table_addn(r->headers_in, "Connection", APR_ARRAY_IDX(kept, i, char *));
         }
-        else {
-            apr_table_unset(r->headers_in, "Connection");
-        }
+    }
+    for (i = 0; drop && i < drop->nelts; i++) {
+        apr_table_unset(r->headers_in, APR_ARRAY_IDX(drop, i, const char *));
     }
 }
 
@@ -396,6 +408,25 @@ static void *wsa_create_dir(apr_pool_t *p, char *dir)
     return c;
 }
 
+/* The forwarded header names as one array, kept with the scope's config so
+ * the request path does not rebuild it. */
+static void wsa_conf_names(apr_pool_t *p, wsa_dir_conf *c)
+{
+    const wsa_forward_t *fw;
+    int i;
+
+    c->names = NULL;
+    c->nnames = c->forward ? c->forward->nelts : 0;
+    if (!c->nnames) {
+        return;
+    }
+    fw = (const wsa_forward_t *)c->forward->elts;
+    c->names = apr_palloc(p, sizeof(*c->names) * c->nnames);
+    for (i = 0; i < c->nnames; i++) {
+        c->names[i] = fw[i].header;
+    }
+}
+
 static void *wsa_merge_dir(apr_pool_t *p, void *basev, void *addv)
 {
     wsa_dir_conf *base = basev, *add = addv;
@@ -411,6 +442,7 @@ static void *wsa_merge_dir(apr_pool_t *p, void *basev, void *addv)
     else {
         c->forward = add->forward ? add->forward : base->forward;
     }
+    wsa_conf_names(p, c);
     return c;
 }
 
@@ -531,6 +563,7 @@ static const char *add_forward(cmd_parms *cmd, void *dconf, const char *hdr, con
     f = apr_array_push(c->forward);
     f->header = hdr;
     f->key = key;
+    wsa_conf_names(cmd->pool, c); /* also right for a scope never merged */
     return NULL;
 }
 

@@ -68,6 +68,102 @@ int wsa_header_has_token(const char *value, const char *tok)
     return list_has(value, tok, 0);
 }
 
+int wsa_header_name_alike(const char *a, const char *b)
+{
+    apr_size_t i;
+
+    if (!a || !b) {
+        return 0;
+    }
+    for (i = 0; a[i] && b[i]; i++) {
+        char x = a[i] == '_' ? '-' : TO_LOWER((unsigned char)a[i]);
+        char y = b[i] == '_' ? '-' : TO_LOWER((unsigned char)b[i]);
+        if (x != y) {
+            return 0;
+        }
+    }
+    return a[i] == '\0' && b[i] == '\0';
+}
+
+/* apr_isspace() in the C locale: what ap_get_token() skips and stops at */
+#define IS_HTTPD_SPACE(c) ((c) == ' ' || ((c) >= '\t' && (c) <= '\r'))
+
+static int ascii_caseeq(const char *a, apr_size_t alen, const char *b)
+{
+    apr_size_t i;
+
+    for (i = 0; i < alen; i++) {
+        if (!b[i] || TO_LOWER((unsigned char)a[i]) != TO_LOWER((unsigned char)b[i])) {
+            return 0;
+        }
+    }
+    return b[alen] == '\0';
+}
+
+int wsa_connection_filter(const char *value, const char *const *names, int nnames, char *out)
+{
+    const char *p = value;
+    apr_size_t o = 0;
+    int dropped = 0;
+
+    if (!value) {
+        if (out) {
+            *out = '\0';
+        }
+        return 0;
+    }
+    /* mod_proxy's find_conn_headers(): skip ',' and ';', then one
+     * ap_get_token(p, &p, 0) per round, until the end of the value */
+    do {
+        const char *tok;
+        apr_size_t n;
+        int i, drop = 0;
+
+        while (*p == ',' || *p == ';') {
+            p++;
+        }
+        while (IS_HTTPD_SPACE(*p)) {
+            p++;
+        }
+        tok = p;
+        while (*p && !IS_HTTPD_SPACE(*p) && *p != ';' && *p != ',') {
+            if (*p++ == '"') {
+                while (*p) {
+                    if (*p++ == '"') {
+                        break;
+                    }
+                }
+            }
+        }
+        n = (apr_size_t)(p - tok);
+        while (IS_HTTPD_SPACE(*p)) {
+            p++;
+        }
+        if (n == 0) {
+            continue;
+        }
+        /* apr_table_unset(headers, token) matches names in any case */
+        for (i = 0; i < nnames && !drop; i++) {
+            drop = ascii_caseeq(tok, n, names[i]);
+        }
+        if (drop) {
+            dropped++;
+            continue;
+        }
+        if (out) {
+            if (o) {
+                out[o++] = ',';
+            }
+            memcpy(out + o, tok, n);
+            o += n;
+        }
+    } while (*p);
+    if (out) {
+        out[o] = '\0';
+    }
+    return dropped;
+}
+
 int wsa_is_upgrade(const char *connection, const char *upgrade)
 {
     if (upgrade && *upgrade) {

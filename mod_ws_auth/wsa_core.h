@@ -35,6 +35,29 @@
 int wsa_header_has_token(const char *value, const char *tok);
 
 /**
+ * Are header names a and b the same once '_' and '-' are treated alike, in
+ * any ASCII case? (Backends that fold '_' into '-' - wsgiref, gunicorn
+ * before 22, Puma before 6.4.3 - read X_Remote_User as X-Remote-User.)
+ * @return 1 if alike, 0 if not or either is NULL
+ */
+int wsa_header_name_alike(const char *a, const char *b);
+
+/**
+ * Filter a Connection header value as mod_proxy will read it
+ * (ap_proxy_clear_connection: ',' and ';' skipped, then ap_get_token():
+ * tokens end at whitespace, ';' or ',', quoted strings kept whole), leaving
+ * out every token that names one of names[0..nnames) in any ASCII case
+ * (mod_proxy would remove that header from the request it forwards).
+ * One pass, no allocation: linear in the value whatever it holds.
+ * @param out NULL to count only, else room for strlen(value) + 1 bytes: the
+ *        kept tokens, in order, joined by ','
+ * @return the number of tokens left out
+ * Example: "close X-Remote-User;q" with names {"X-Remote-User"} gives
+ *          "close,q" and 1.
+ */
+int wsa_connection_filter(const char *value, const char *const *names, int nnames, char *out);
+
+/**
  * Is this request a WebSocket or other protocol upgrade attempt?
  * Detection is deliberately broad, so an attacker cannot slip an upgrade
  * past the gate with an odd spelling: an Upgrade header with any non-empty

@@ -15,6 +15,7 @@
  * what it proves, and the table index runs as its own loop test.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -411,6 +412,102 @@ START_TEST(test_header_value_length)
 }
 END_TEST
 
+/* ----------------------------------- Connection as mod_proxy reads it (13.2) */
+
+typedef struct {
+    const char *name;
+    const char *value;
+    const char *want; /* the kept tokens */
+    int dropped;
+} conn_t;
+
+static const char *const conn_names[] = {"X-Remote-User", "X-Remote-Role"};
+
+static const conn_t conn_cases[] = {
+    {"the finding: blanks between tokens", "close X-Remote-User X-Remote-Role", "close", 2},
+    {"a parameter after ';'", "X-Remote-Role;q", "q", 1},
+    {"a tab between tokens", "close\tX-Remote-User", "close", 1},
+    {"commas as before", "close, X-Remote-User, X-Remote-Role", "close", 2},
+    {"any case", "x-remote-user, X-REMOTE-ROLE", "", 2},
+    {"leading separators", ",;,X-Remote-User", "", 1},
+    {"trailing separators", "X-Remote-User;,;", "", 1},
+    {"CR, LF, VT, FF are spaces to ap_get_token", "a\rX-Remote-User\vb\fX-Remote-Role\nc",
+     "a,b,c", 2},
+    {"a quoted string is one token", "\"X-Remote-User\" keep-alive", "\"X-Remote-User\",keep-alive",
+     0},
+    {"quotes inside a token keep separators", "a\"b, X-Remote-User\"c X-Remote-Role",
+     "a\"b, X-Remote-User\"c", 1},
+    {"an open quote runs to the end", "a\"b X-Remote-User", "a\"b X-Remote-User", 0},
+    {"a longer name is not ours", "X-Remote-User2, X-Remote-Use", "X-Remote-User2,X-Remote-Use", 0},
+    {"underscores are another header to mod_proxy", "X_Remote_User", "X_Remote_User", 0},
+    {"upgrade kept", "Upgrade X-Remote-User", "Upgrade", 1},
+    {"nothing of ours", "keep-alive, Upgrade", "keep-alive,Upgrade", 0},
+    {"empty", "", "", 0},
+    {"only blanks", "  \t ", "", 0},
+};
+
+START_TEST(test_connection_filter)
+{
+    const conn_t *c = &conn_cases[_i];
+    char out[256];
+    int n = wsa_connection_filter(c->value, conn_names, 2, out);
+
+    ck_assert_msg(n == c->dropped, "%s: dropped %d, want %d", c->name, n, c->dropped);
+    ck_assert_msg(!strcmp(out, c->want), "%s: kept \"%s\", want \"%s\"", c->name, out, c->want);
+    ck_assert_int_eq(wsa_connection_filter(c->value, conn_names, 2, NULL), c->dropped);
+    /* the kept value reads back to the same tokens, none of them ours */
+    {
+        char again[256];
+        ck_assert_int_eq(wsa_connection_filter(out, conn_names, 2, again), 0);
+        ck_assert_str_eq(again, out);
+    }
+}
+END_TEST
+
+/* The attack of issue 13.3: "X-Remote-User," then "a," 4,000 times. One
+ * pass: the output is never longer than the input. */
+START_TEST(test_connection_filter_long_list)
+{
+    static char in[8200], out[8200];
+    apr_size_t i, n = 0;
+
+    n += (apr_size_t)snprintf(in, sizeof(in), "X-Remote-User,");
+    for (i = 0; i < 4000; i++) {
+        in[n++] = 'a';
+        in[n++] = ',';
+    }
+    in[n] = '\0';
+    ck_assert_int_eq(wsa_connection_filter(in, conn_names, 2, out), 1);
+    ck_assert_uint_eq(strlen(out), 4000 * 2 - 1);
+    ck_assert_int_eq(wsa_connection_filter(NULL, conn_names, 2, out), 0);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+typedef struct {
+    const char *a, *b;
+    int want;
+} alike_t;
+
+static const alike_t alike_cases[] = {
+    {"X-Remote-User", "X-Remote-User", 1}, {"X_Remote_User", "X-Remote-User", 1},
+    {"x_remote_user", "X-Remote-User", 1}, {"x-REMOTE_user", "X-Remote-User", 1},
+    {"X-Remote-User", "X_Remote_User", 1}, {"X-Remote-Users", "X-Remote-User", 0},
+    {"X-Remote-Use", "X-Remote-User", 0},  {"X.Remote.User", "X-Remote-User", 0},
+    {"XRemoteUser", "X-Remote-User", 0},   {"", "", 1},
+    {"Session", "session", 1},             {"X_Replace_Session", "X-Replace-Session", 1},
+};
+
+START_TEST(test_header_name_alike)
+{
+    ck_assert_msg(wsa_header_name_alike(alike_cases[_i].a, alike_cases[_i].b) ==
+                      alike_cases[_i].want,
+                  "%s ~ %s", alike_cases[_i].a, alike_cases[_i].b);
+    ck_assert_int_eq(wsa_header_name_alike(NULL, "x"), 0);
+    ck_assert_int_eq(wsa_header_name_alike("x", NULL), 0);
+}
+END_TEST
+
 /* -------------------------------------------------------------------- main */
 
 static Suite *wsa_suite(void)
@@ -420,6 +517,12 @@ static Suite *wsa_suite(void)
 
     tc = tcase_create("header_has_token");
     tcase_add_loop_test(tc, test_has_token, 0, NELTS(token_cases));
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("connection_filter");
+    tcase_add_loop_test(tc, test_connection_filter, 0, NELTS(conn_cases));
+    tcase_add_test(tc, test_connection_filter_long_list);
+    tcase_add_loop_test(tc, test_header_name_alike, 0, NELTS(alike_cases));
     suite_add_tcase(s, tc);
 
     tc = tcase_create("is_upgrade");
