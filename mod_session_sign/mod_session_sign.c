@@ -85,6 +85,7 @@ typedef struct {
     int fields_set;
     apr_array_header_t *login_attrs; /* of ssg_login_attr_t */
     int login_attrs_set;
+    int login_cross_site; /* GET logins from another site: -1 unset, 0 no, 1 yes */
 } ssg_dir_conf;
 
 /* Per top-level request: the verdict on its session. Kept on the first
@@ -1192,7 +1193,8 @@ static int ssg_login_handler(request_rec *r)
             ssg_return_e rs = ssg_return_path_check(form_ret, strlen(form_ret));
             if (rs != SSG_RET_OK) {
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                              "SSG0021: refused return parameter (%s): 400", ssg_return_str(rs));
+                              "SSG0022: refused return field of the login form (%s): 400",
+                              ssg_return_str(rs));
                 return HTTP_BAD_REQUEST;
             }
             ret = form_ret;
@@ -1228,7 +1230,15 @@ static int ssg_login_handler(request_rec *r)
         return ssg_send_form(r, conf, HTTP_OK, ret);
     }
     /* authenticated by this location's AuthType (Basic, LDAP, certificate,
-     * OIDC...): carry the identity into the signed session */
+     * OIDC...): carry the identity into the signed session, unless another
+     * site sent the browser here (login CSRF: a silent SSO or cached Basic
+     * credentials would sign the victim in to the attacker's choice) */
+    if (conf->login_cross_site != 1 && !ssg_same_origin(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "SSG0042: cross-origin login GET refused: 403 "
+                      "(SessionSignLoginCrossSite On allows it)");
+        return HTTP_FORBIDDEN;
+    }
     rv = ssg_write_login(r, conf, r->user);
     if (rv != OK) {
         return rv;
@@ -1288,6 +1298,7 @@ static void *ssg_create_dir(apr_pool_t *p, char *dir)
 {
     ssg_dir_conf *c = apr_pcalloc(p, sizeof(*c));
     (void)dir;
+    c->login_cross_site = -1;
     return c;
 }
 
@@ -1310,6 +1321,8 @@ static void *ssg_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->fields_set = add->fields_set || base->fields_set;
     c->login_attrs = add->login_attrs_set ? add->login_attrs : base->login_attrs;
     c->login_attrs_set = add->login_attrs_set || base->login_attrs_set;
+    c->login_cross_site =
+        add->login_cross_site != -1 ? add->login_cross_site : base->login_cross_site;
     return c;
 }
 
@@ -1552,6 +1565,15 @@ static const char *add_login_attr(cmd_parms *cmd, void *dconf, const char *args)
     return NULL;
 }
 
+static const char *set_login_cross_site(cmd_parms *cmd, void *dconf, int flag)
+{
+    ssg_dir_conf *c = dconf;
+
+    (void)cmd;
+    c->login_cross_site = flag ? 1 : 0;
+    return NULL;
+}
+
 static const command_rec ssg_cmds[] = {
     AP_INIT_ITERATE("SessionSignKey", set_sign_key, NULL, RSRC_CONF | OR_AUTHCFG,
                     "secret [secret ...]: the first signs, all verify (at least 32 bytes each)"),
@@ -1568,6 +1590,8 @@ static const command_rec ssg_cmds[] = {
                   "names of the user and password fields of the login form"),
     AP_INIT_RAW_ARGS("SessionSignLoginAttribute", add_login_attr, NULL, RSRC_CONF | OR_AUTHCFG,
                      "name value-expression [condition]: also store this in the session at login"),
+    AP_INIT_FLAG("SessionSignLoginCrossSite", set_login_cross_site, NULL, RSRC_CONF | ACCESS_CONF,
+                 "On: a GET login (AuthType Basic, SSO) may come from another site (default Off)"),
     {NULL}};
 
 /* ------------------------------------------------------------------ */
