@@ -16,70 +16,94 @@ APR_CFLAGS := $(shell apr-1-config --cflags --cppflags --includes 2>/dev/null)
 APR_LIBS   := $(shell apr-1-config --link-ld --libs 2>/dev/null)
 CHECK_FLAGS = $(shell pkg-config --cflags --libs check 2>/dev/null)
 WARN       := -Wall -Wextra -Werror
-CORE_CFLAGS := -std=c99 -D_GNU_SOURCE -O2 -g $(WARN) -Imod_session_sign -Imod_ws_auth $(APR_CFLAGS)
+CORE_CFLAGS := -std=c99 -D_GNU_SOURCE -O2 -g $(WARN) -Icore $(APR_CFLAGS)
 
-SSG_CORE   := mod_session_sign/ssg_token.c mod_session_sign/ssg_util.c mod_session_sign/ssg_origin.c
-WSA_CORE   := mod_ws_auth/wsa_core.c
-SSG_SRC    := mod_session_sign/mod_session_sign.c $(SSG_CORE)
-WSA_SRC    := mod_ws_auth/mod_ws_auth.c $(WSA_CORE) mod_session_sign/ssg_origin.c
+# ---------------------------------------------------------------- the core
+#
+# core/: the pure core (C, APR, OpenSSL; never an httpd header), built once
+# per compiler/flags variant as a static archive that the modules, the
+# session-sign tool, the unit tests, the fuzzers and the bench all link.
+
+CORE_SRC   := $(sort $(wildcard core/*.c))
+CORE_HDR   := $(sort $(wildcard core/*.h))
+CORE_LIB   := $(BUILD)/core/libssgcore.a
+
+# $(call core_archive,DIR,COMPILER,FLAGS): DIR/libssgcore.a from core/*.c
+define core_archive
+$(1)/%.o: core/%.c $(CORE_HDR)
+	@mkdir -p $(1)
+	$(2) $(3) -c -o $$@ $$<
+$(1)/libssgcore.a: $(patsubst core/%.c,$(1)/%.o,$(CORE_SRC))
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+
+# position-independent (linked into the .so modules) with hidden symbols
+# (httpd loads modules RTLD_GLOBAL: two modules' copies must not interpose)
+$(eval $(call core_archive,$(BUILD)/core,$(CC),$(CORE_CFLAGS) -fPIC -fvisibility=hidden))
+
+# ---------------------------------------------------------------- modules
+#
+# $(call apxs_module,OUT.so,NAME,GLUE_SOURCES,HEADERS,CORE_ARCHIVE,EXTRA_APXS_FLAGS):
+# one rule for every module build (the product modules, their ASan
+# variants, the bench's minimal gate). apxs/libtool builds in place, so each
+# build works in a scratch copy of its glue files beside OUT.
 
 APXS_FLAGS := -Wc,-Wall -Wc,-Wextra -Wc,-Werror -Wc,-fvisibility=hidden -Wc,-std=gnu99 \
-              -Imod_session_sign -Imod_ws_auth $(EXTRA_APXS_FLAGS)
+              -Icore -Imod_session_sign $(EXTRA_APXS_FLAGS)
+
+define apxs_module
+$(1): $(3) $(4) $(5)
+	rm -rf $$(@D)/$(2).d && mkdir -p $$(@D)/$(2).d
+	cp $(3) $(4) $$(@D)/$(2).d/
+	cd $$(@D)/$(2).d && $$(APXS) -c $$(APXS_FLAGS) $(6) -I$$(abspath core) \
+	    -I$$(abspath mod_session_sign) -o $(2).la $(notdir $(3)) $$(abspath $(5)) -lcrypto \
+	    >build.log 2>&1 || { cat build.log; exit 1; }
+	cp $$(@D)/$(2).d/.libs/$(2).so $$@.tmp && mv -f $$@.tmp $$@
+endef
+
+CLI_SRC    := mod_session_sign/session_sign_cli.c
+SSG_GLUE   := $(filter-out $(CLI_SRC),$(sort $(wildcard mod_session_sign/*.c)))
+SSG_HDRS   := $(sort $(wildcard mod_session_sign/*.h))
+WSA_GLUE   := $(sort $(wildcard mod_ws_auth/*.c))
+WSA_HDRS   := $(sort $(wildcard mod_ws_auth/*.h)) mod_session_sign/mod_session_sign.h
 
 SSG_SO     := $(BUILD)/mod_session_sign.so
 WSA_SO     := $(BUILD)/mod_ws_auth.so
 CLI        := $(BUILD)/session-sign
 
-.PHONY: all modules cli check deps unit integration guards e2e demo bench \
+.PHONY: all modules cli core check deps unit integration guards e2e demo bench \
         install clean fuzz check-asan soak format-check
 
 all: modules cli
+
+core: $(CORE_LIB)
 
 modules: $(SSG_SO) $(WSA_SO)
 
 $(BUILD):
 	mkdir -p $(BUILD)
 
-# apxs/libtool builds in place; each module gets its own scratch copy so the
-# shared ssg_origin.c object of one never lands in the other's libtool state
-$(SSG_SO): $(SSG_SRC) mod_session_sign/*.h | $(BUILD)
-	rm -rf $(BUILD)/ssg && mkdir -p $(BUILD)/ssg
-	cp $(SSG_SRC) mod_session_sign/*.h $(BUILD)/ssg/
-	cd $(BUILD)/ssg && $(APXS) -c $(APXS_FLAGS) -o mod_session_sign.la \
-	    mod_session_sign.c ssg_token.c ssg_util.c ssg_origin.c -lcrypto >build.log 2>&1 \
-	    || { cat build.log; exit 1; }
-	cp $(BUILD)/ssg/.libs/mod_session_sign.so $@.tmp && mv -f $@.tmp $@
-
-$(WSA_SO): $(WSA_SRC) mod_ws_auth/*.h mod_session_sign/*.h | $(BUILD)
-	rm -rf $(BUILD)/wsa && mkdir -p $(BUILD)/wsa
-	cp $(WSA_SRC) mod_ws_auth/*.h mod_session_sign/*.h $(BUILD)/wsa/
-	cd $(BUILD)/wsa && $(APXS) -c $(APXS_FLAGS) -o mod_ws_auth.la \
-	    mod_ws_auth.c wsa_core.c ssg_origin.c >build.log 2>&1 \
-	    || { cat build.log; exit 1; }
-	cp $(BUILD)/wsa/.libs/mod_ws_auth.so $@.tmp && mv -f $@.tmp $@
+$(eval $(call apxs_module,$(SSG_SO),mod_session_sign,$(SSG_GLUE),$(SSG_HDRS) $(CORE_HDR),$(CORE_LIB),))
+$(eval $(call apxs_module,$(WSA_SO),mod_ws_auth,$(WSA_GLUE),$(WSA_HDRS) $(CORE_HDR),$(CORE_LIB),))
 
 cli: $(CLI)
 
-$(CLI): mod_session_sign/session_sign_cli.c $(SSG_CORE) mod_session_sign/*.h | $(BUILD)
-	$(CC) $(CORE_CFLAGS) -o $@ mod_session_sign/session_sign_cli.c $(SSG_CORE) $(APR_LIBS) -lcrypto
+$(CLI): $(CLI_SRC) $(CORE_LIB) $(CORE_HDR) | $(BUILD)
+	$(CC) $(CORE_CFLAGS) -o $@ $(CLI_SRC) $(CORE_LIB) $(APR_LIBS) -lcrypto
 
 # ---------------------------------------------------------------- tests
 
-UNIT_TESTS := $(BUILD)/test_ssg_token $(BUILD)/test_ssg_token_evp $(BUILD)/test_ssg_util \
-              $(BUILD)/test_ssg_origin $(BUILD)/test_wsa_core
+# one Check binary per core file: tests/unit/test_<core file>.c
+UNIT_TESTS := $(patsubst core/%.c,$(BUILD)/test_%,$(CORE_SRC)) $(BUILD)/test_ssg_token_evp
 
-$(BUILD)/test_ssg_token: tests/unit/test_ssg_token.c $(SSG_CORE) | $(BUILD)
-	$(CC) $(CORE_CFLAGS) -o $@ $< $(SSG_CORE) $(CHECK_FLAGS) $(APR_LIBS) -lcrypto
-# the same tests against the EVP_MAC path (what OpenSSL without its
-# deprecated API compiles; see mod_session_sign/ssg_token.c)
-$(BUILD)/test_ssg_token_evp: tests/unit/test_ssg_token.c $(SSG_CORE) | $(BUILD)
-	$(CC) $(CORE_CFLAGS) -DSSG_MAC_EVP -o $@ $< $(SSG_CORE) $(CHECK_FLAGS) $(APR_LIBS) -lcrypto
-$(BUILD)/test_ssg_util: tests/unit/test_ssg_util.c tests/unit/ref_httpd.h $(SSG_CORE) | $(BUILD)
-	$(CC) $(CORE_CFLAGS) -o $@ $< $(SSG_CORE) $(CHECK_FLAGS) $(APR_LIBS) -lcrypto
-$(BUILD)/test_ssg_origin: tests/unit/test_ssg_origin.c mod_session_sign/ssg_origin.c | $(BUILD)
-	$(CC) $(CORE_CFLAGS) -o $@ $< mod_session_sign/ssg_origin.c $(CHECK_FLAGS) $(APR_LIBS)
-$(BUILD)/test_wsa_core: tests/unit/test_wsa_core.c $(WSA_CORE) mod_session_sign/ssg_origin.c | $(BUILD)
-	$(CC) $(CORE_CFLAGS) -o $@ $< $(WSA_CORE) mod_session_sign/ssg_origin.c $(CHECK_FLAGS) $(APR_LIBS)
+$(BUILD)/test_%: tests/unit/test_%.c tests/unit/ref_httpd.h $(CORE_LIB) | $(BUILD)
+	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(CHECK_FLAGS) $(APR_LIBS) -lcrypto
+# the token tests against the EVP_MAC path (what OpenSSL without its
+# deprecated API compiles; see core/ssg_token.c): its own core variant
+$(eval $(call core_archive,$(BUILD)/core-evp,$(CC),$(CORE_CFLAGS) -DSSG_MAC_EVP))
+$(BUILD)/test_ssg_token_evp: tests/unit/test_ssg_token.c $(BUILD)/core-evp/libssgcore.a | $(BUILD)
+	$(CC) $(CORE_CFLAGS) -DSSG_MAC_EVP -o $@ $< $(BUILD)/core-evp/libssgcore.a $(CHECK_FLAGS) \
+	    $(APR_LIBS) -lcrypto
 
 deps:
 	@sh tests/tools/ensure-deps.sh

@@ -2,7 +2,7 @@
 # by side with a plain proxy and with mod_auth_form + mod_session_crypto.
 # Include it from the top Makefile after its variables (e.g. beside
 # `include mk/demo.mk`); it leaves the default goal alone and uses
-# the top Makefile's CC, CORE_CFLAGS, APR_LIBS, BUILD, SSG_CORE, WSA_CORE.
+# the top Makefile's CC, CORE_CFLAGS, APR_LIBS, BUILD, CORE_LIB, CORE_HDR, apxs_module.
 #
 #   make bench                        full run, ~14 min: 5 interleaved rounds x 8 s
 #   make bench BENCH_QUICK=1          smoke run, ~2 min: 2 rounds x 3 s, smaller
@@ -38,23 +38,16 @@ $(BENCH_BIN)/wsload: bench/wsload.c | $(BENCH_BIN)
 $(BENCH_BIN)/wsecho: bench/wsecho.c | $(BENCH_BIN)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/wsecho.c -lcrypto
 
-$(BENCH_BIN)/micro: bench/micro.c $(SSG_CORE) $(WSA_CORE) mod_session_sign/*.h mod_ws_auth/*.h | $(BENCH_BIN)
-	$(CC) $(BENCH_CFLAGS) -o $@ bench/micro.c $(SSG_CORE) $(WSA_CORE) $(APR_LIBS) -lcrypto
+$(BENCH_BIN)/micro: bench/micro.c $(CORE_LIB) $(CORE_HDR) | $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/micro.c $(CORE_LIB) $(APR_LIBS) -lcrypto
 
 # LD_PRELOAD'ed into the benchmark's httpd instances (see the file's comment)
 $(BENCH_BIN)/futex_slots.so: bench/futex_slots.c | $(BENCH_BIN)
 	$(CC) $(BENCH_CFLAGS) -shared -fPIC -o $@ bench/futex_slots.c -ldl
 
 # M, the reference minimal HMAC-cookie gate (bench only, never installed):
-# apxs in a scratch copy, as for the product modules
-MG_SRC := bench/mod_min_gate.c mod_session_sign/ssg_token.c mod_session_sign/ssg_util.c
-$(BENCH_BIN)/mod_min_gate.so: $(MG_SRC) mod_session_sign/*.h | $(BENCH_BIN)
-	rm -rf $(BENCH_BIN)/mg && mkdir -p $(BENCH_BIN)/mg
-	cp $(MG_SRC) mod_session_sign/*.h $(BENCH_BIN)/mg/
-	cd $(BENCH_BIN)/mg && $(APXS) -c $(APXS_FLAGS) -o mod_min_gate.la \
-	    mod_min_gate.c ssg_token.c ssg_util.c -lcrypto >build.log 2>&1 \
-	    || { cat build.log; exit 1; }
-	cp $(BENCH_BIN)/mg/.libs/mod_min_gate.so $@.tmp && mv -f $@.tmp $@
+# the same apxs_module rule as the product modules, on the same core
+$(eval $(call apxs_module,$(BENCH_BIN)/mod_min_gate.so,mod_min_gate,bench/mod_min_gate.c,$(CORE_HDR),$(CORE_LIB),))
 
 bench-tools: $(BENCH_TOOLS)
 

@@ -1,7 +1,7 @@
 # mk/fuzz.mk - libFuzzer targets and the replay of their seed corpora.
 #
 # Included by the top Makefile (`include mk/fuzz.mk`), which defines CC,
-# CORE_CFLAGS, APR_LIBS, BUILD, SSG_CORE and WSA_CORE.
+# CORE_CFLAGS, APR_LIBS, BUILD, CORE_LIB, CORE_HDR and core_archive.
 #
 #   make fuzz-replay      build build/replay_<target> with $(CC) and the
 #                         project flags (no clang, no libFuzzer) and feed it
@@ -28,24 +28,29 @@ FUZZ_SANITIZE       ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover
 FUZZ_REPLAY_WRAPPER ?=
 FUZZ_PYTHON         ?= /usr/bin/python3
 
-# every target links both cores (ssg_origin.c is in SSG_CORE; sort drops doubles)
-FUZZ_CORE     := $(sort $(SSG_CORE) $(WSA_CORE))
-FUZZ_HDRS     := $(wildcard fuzz/*.h mod_session_sign/*.h mod_ws_auth/*.h) tests/unit/ref_httpd.h
+# every target links the core archive: the replays the ordinary one, the
+# fuzzers a variant instrumented like themselves (clang, the sanitizers,
+# libFuzzer's coverage without its main)
+FUZZ_CORE_LIB := $(BUILD)/core-fuzz/libssgcore.a
+FUZZ_CORE_SANITIZE ?= -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+                      -fno-omit-frame-pointer
+$(eval $(call core_archive,$(BUILD)/core-fuzz,$(FUZZ_CLANG),$(CORE_CFLAGS) -g -O1 $(FUZZ_CORE_SANITIZE)))
+FUZZ_HDRS     := $(wildcard fuzz/*.h) $(CORE_HDR) tests/unit/ref_httpd.h
 FUZZ_BINS     := $(patsubst %,$(BUILD)/fuzz_%,$(FUZZ_TARGETS))
 FUZZ_REPLAYS  := $(patsubst %,$(BUILD)/replay_%,$(FUZZ_TARGETS))
 
 .PHONY: fuzz fuzz-replay fuzz-seeds fuzz-seeds-check
 
 # the ordinary compiler and warnings: the corpus replays on every build
-$(BUILD)/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_CORE) $(FUZZ_HDRS)
+$(BUILD)/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(CORE_LIB) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CORE_CFLAGS) -Ifuzz -o $@ fuzz/replay.c $< $(FUZZ_CORE) $(APR_LIBS) -lcrypto
+	$(CC) $(CORE_CFLAGS) -Ifuzz -o $@ fuzz/replay.c $< $(CORE_LIB) $(APR_LIBS) -lcrypto
 
 # clang + libFuzzer; -O1 after CORE_CFLAGS' -O2 wins
-$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_CORE) $(FUZZ_HDRS)
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_CORE_LIB) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
 	$(FUZZ_CLANG) $(CORE_CFLAGS) -g -O1 $(FUZZ_SANITIZE) -Ifuzz -o $@ $< \
-	    $(FUZZ_CORE) $(APR_LIBS) -lcrypto
+	    $(FUZZ_CORE_LIB) $(APR_LIBS) -lcrypto
 
 fuzz-replay: $(FUZZ_REPLAYS)
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -1,5 +1,5 @@
 /*
- * session-sign - the command-line face of mod_session_sign's core.
+ * session_sign_cli.c - the session-sign tool: the command-line face of the core.
  *
  *   session-sign genkey
  *   session-sign sign   (--key SECRET ... | --key-file PATH) [--context C]

@@ -362,38 +362,3 @@ ScriptAlias /cgi/ "{d}/"
     env = json.loads(dechunk(hd, body))
     assert env["REMOTE_USER"] == "alice"
     assert env["AUTH_TYPE"] == "session-sign"
-
-
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="design issue B4 (README-ssg-notes.txt): "
-                   "SessionSignContext is allowed in .htaccess (OR_AUTHCFG), so a "
-                   ".htaccess author with a CGI can have the server sign "
-                   "user=admin for another application's context")
-def test_ssg_40_40_htaccess_cannot_mint_sessions_for_another_context(httpd):
-    h = serve(httpd, "", start=False, modules=["cgid"])
-    # AH00529: what httpd logs if the directive is refused in .htaccess
-    h.ack(r"\[core:alert\].*AH00529", "SSG0001")
-    u = h.root / "htdocs" / "user"
-    u.mkdir()
-    shutil.copy(TOOLS / "cgi_login.py", u / "evil.py")
-    os.chmod(u / "evil.py", 0o755)
-    (u / ".htaccess").write_text("SessionHeader X-Replace-Session\n"
-                                 "SessionSignContext app-a\n")
-    h.conf.write_text(h.conf.read_text() + site(extra="""
-<Directory "%s">
-  AllowOverride AuthConfig
-  Options +ExecCGI
-  AddHandler cgi-script .py
-</Directory>
-<Location /app/a>
-  SessionSignContext app-a
-</Location>""" % u))
-    (h.root / "htdocs" / "app" / "a").mkdir(parents=True, exist_ok=True)
-    (h.root / "htdocs" / "app" / "a" / "index.html").write_text("a\n")
-    boot(h)
-    st, hd, _ = send(h, "/user/evil.py?as=admin")
-    tok = cookie_value(hd)
-    if tok:
-        h.secret(tok)
-        st, hd, _ = send(h, "/app/a/", tok)
-        assert st == 401, "a .htaccess author minted user=admin for app-a"

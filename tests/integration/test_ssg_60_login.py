@@ -1,5 +1,5 @@
 """The session-sign-login and session-sign-logout handlers: login by the
-location's AuthType (Basic here) or by form (AuthBasicProvider file),
+location's AuthType (Basic here) or by form (SessionSignLoginProvider file),
 CSRF (Origin/Referer) check of the form POST, the `return` open-redirect
 table, logout, SessionSignLoginFields and SessionSignLoginAttribute."""
 from urllib.parse import urlencode
@@ -24,7 +24,7 @@ LOGIN_SITE = """
 </Location>
 <Location /signin>
   SetHandler session-sign-login
-  AuthBasicProvider file
+  SessionSignLoginProvider file
   AuthUserFile "{pw}"
   {form_extra}
 </Location>

@@ -778,3 +778,22 @@ ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring, const char *co
     }
     return ki == 0 ? SSG_OK : SSG_OK_OLD_KEY;
 }
+
+char *ssg_digest_hex(apr_pool_t *pool, const char *data, apr_size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0, i;
+    char *out;
+
+    if (!EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+        return NULL;
+    }
+    out = apr_palloc(pool, 2 * mdlen + 1);
+    for (i = 0; i < mdlen; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 0xf];
+    }
+    out[2 * mdlen] = '\0';
+    return out;
+}

@@ -160,4 +160,11 @@ long ssg_b64url_decode(unsigned char *out, const char *in, apr_size_t len);
 /** Fill buf with len cryptographically random bytes. @return 0 on success. */
 int ssg_random(unsigned char *buf, apr_size_t len);
 
+/**
+ * SHA-256 of len bytes of data, as 64 lowercase hex digits from pool.
+ * @return the digest, or NULL if OpenSSL fails
+ * Example: ssg_digest_hex(p, "abc", 3) gives "ba7816bf...15ad".
+ */
+char *ssg_digest_hex(apr_pool_t *pool, const char *data, apr_size_t len);
+
 #endif /* SSG_TOKEN_H */
