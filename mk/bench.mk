@@ -32,8 +32,11 @@ BENCH_ARGS    := $(if $(strip $(BENCH_QUICK)),--quick) \
 $(BENCH_BIN):
 	mkdir -p $@
 
-$(BENCH_BIN)/wsload: bench/wsload.c | $(BENCH_BIN)
-	$(CC) $(BENCH_CFLAGS) -pthread -o $@ bench/wsload.c
+# the one load generator, of `make bench` (churn, get, hold) and of
+# `make soak` (mix, see mk/hardening.mk)
+WSLOAD_SRC := $(wildcard bench/wsload/*.c)
+$(BENCH_BIN)/wsload: $(WSLOAD_SRC) bench/wsload/wsload.h | $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) -o $@ $(WSLOAD_SRC)
 
 $(BENCH_BIN)/wsecho: bench/wsecho.c | $(BENCH_BIN)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/wsecho.c -lcrypto
