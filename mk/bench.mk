@@ -1,18 +1,21 @@
-# mk/bench.mk - `make bench` (issue #5): the cost of the WebSocket gate, side
-# by side with a plain proxy and with mod_auth_form + mod_session_crypto.
+# mk/bench.mk - `make bench` (issues #5, #14): the cost of the WebSocket gate,
+# side by side with a plain proxy, the minimal HMAC-cookie gate and
+# mod_auth_form + mod_session_crypto; and the one load generator (bench/wsload/)
+# that `make soak` uses too.
 # Include it from the top Makefile after its variables (e.g. beside
 # `include mk/demo.mk`); it leaves the default goal alone and uses
 # the top Makefile's CC, CORE_CFLAGS, APR_LIBS, BUILD, SSG_CORE, WSA_CORE.
 #
 #   make bench                        full run, ~14 min: 5 interleaved rounds x 8 s
-#   make bench BENCH_QUICK=1          smoke run, ~2 min: 2 rounds x 3 s, smaller
-#                                     memory and tunnel figures
+#   make bench BENCH_QUICK=1          smoke run, ~3 min: 2 rounds x 3 s, no Pm/Pk,
+#                                     smaller memory and tunnel figures
 #   make bench BENCH_ROUNDS=7 BENCH_SECONDS=10
 #   make bench BENCH_NICE=-5          (takes CPU from other users of the machine)
 #   make bench-tools                  only build wsload, wsecho, micro, futex_slots.so, mod_min_gate.so
 #
-# Results: a Markdown table on stdout and bench/results/<timestamp>.{md,json,png}
-# (git-ignored); docs/performance.md records one full run and how to read it.
+# Results: a Markdown report on stdout and bench/results/<timestamp>.{md,json,png}
+# (git-ignored); docs/performance.md: what is measured, the targets, the latest
+# recorded full run. The driver is bench/bench.py with the package bench/gatebench/.
 
 _bench_saved_goal := $(.DEFAULT_GOAL)
 
@@ -41,7 +44,12 @@ $(BENCH_BIN)/wsload: $(WSLOAD_SRC) bench/wsload/wsload.h | $(BENCH_BIN)
 $(BENCH_BIN)/wsecho: bench/wsecho.c | $(BENCH_BIN)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/wsecho.c -lcrypto
 
-$(BENCH_BIN)/micro: bench/micro.c $(SSG_CORE) $(WSA_CORE) mod_session_sign/*.h mod_ws_auth/*.h | $(BENCH_BIN)
+# the core's sources and headers come from the top Makefile's SSG_CORE and
+# WSA_CORE (and the include paths from CORE_CFLAGS): where the core lives is
+# said once, there
+BENCH_CORE_H = $(wildcard $(addsuffix *.h,$(sort $(dir $(SSG_CORE) $(WSA_CORE)))))
+
+$(BENCH_BIN)/micro: bench/micro.c $(SSG_CORE) $(WSA_CORE) $(BENCH_CORE_H) | $(BENCH_BIN)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/micro.c $(SSG_CORE) $(WSA_CORE) $(APR_LIBS) -lcrypto
 
 # LD_PRELOAD'ed into the benchmark's httpd instances (see the file's comment)
@@ -49,13 +57,14 @@ $(BENCH_BIN)/futex_slots.so: bench/futex_slots.c | $(BENCH_BIN)
 	$(CC) $(BENCH_CFLAGS) -shared -fPIC -o $@ bench/futex_slots.c -ldl
 
 # M, the reference minimal HMAC-cookie gate (bench only, never installed):
-# apxs in a scratch copy, as for the product modules
-MG_SRC := bench/mod_min_gate.c mod_session_sign/ssg_token.c mod_session_sign/ssg_util.c
-$(BENCH_BIN)/mod_min_gate.so: $(MG_SRC) mod_session_sign/*.h | $(BENCH_BIN)
+# apxs in a scratch copy, as for the product modules; of the core, only the
+# token and the cookie reader
+MG_SRC := bench/mod_min_gate.c $(filter %/ssg_token.c %/ssg_util.c,$(SSG_CORE))
+$(BENCH_BIN)/mod_min_gate.so: $(MG_SRC) $(BENCH_CORE_H) | $(BENCH_BIN)
 	rm -rf $(BENCH_BIN)/mg && mkdir -p $(BENCH_BIN)/mg
-	cp $(MG_SRC) mod_session_sign/*.h $(BENCH_BIN)/mg/
+	cp $(MG_SRC) $(BENCH_CORE_H) $(BENCH_BIN)/mg/
 	cd $(BENCH_BIN)/mg && $(APXS) -c $(APXS_FLAGS) -o mod_min_gate.la \
-	    mod_min_gate.c ssg_token.c ssg_util.c -lcrypto >build.log 2>&1 \
+	    $(notdir $(MG_SRC)) -lcrypto >build.log 2>&1 \
 	    || { cat build.log; exit 1; }
 	cp $(BENCH_BIN)/mg/.libs/mod_min_gate.so $@.tmp && mv -f $@.tmp $@
 
