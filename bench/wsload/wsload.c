@@ -96,6 +96,8 @@ static int bad_value(const char *s)
     return s && strpbrk(s, "\r\n") != NULL;
 }
 
+static int check(opts_t *o);
+
 /* @return 0, or 2 with a message (the exit status) */
 static int parse(int argc, char **argv, opts_t *o)
 {
@@ -144,6 +146,13 @@ static int parse(int argc, char **argv, opts_t *o)
         default: usage(); return 2;
         }
     }
+    return check(o);
+}
+
+/* the bounds of every subcommand, and its defaults that depend on others.
+ * @return 0, or 2 with a message */
+static int check(opts_t *o)
+{
     if (o->port < 1 || o->port > 65535 || o->conc < 1 || o->dur < 0 || o->dur > MAX_SECONDS ||
         o->count < 0 || o->count > MAX_COUNT || o->timeout_s <= 0 || o->timeout_s > MAX_TIMEOUT_S ||
         o->path[0] != '/' || strpbrk(o->path, " \r\n") || bad_value(o->cookie) ||
