@@ -1,18 +1,21 @@
-# mk/bench.mk - `make bench` (issue #5): the cost of the WebSocket gate, side
-# by side with a plain proxy and with mod_auth_form + mod_session_crypto.
+# mk/bench.mk - `make bench` (issues #5, #14): the cost of the WebSocket gate,
+# side by side with a plain proxy, the minimal HMAC-cookie gate and
+# mod_auth_form + mod_session_crypto; and the one load generator (bench/wsload/)
+# that `make soak` uses too.
 # Include it from the top Makefile after its variables (e.g. beside
 # `include mk/demo.mk`); it leaves the default goal alone and uses
 # the top Makefile's CC, CORE_CFLAGS, APR_LIBS, BUILD, CORE_LIB, CORE_HDR, apxs_module.
 #
 #   make bench                        full run, ~14 min: 5 interleaved rounds x 8 s
-#   make bench BENCH_QUICK=1          smoke run, ~2 min: 2 rounds x 3 s, smaller
-#                                     memory and tunnel figures
+#   make bench BENCH_QUICK=1          smoke run, ~3 min: 2 rounds x 3 s, no Pm/Pk,
+#                                     smaller memory and tunnel figures
 #   make bench BENCH_ROUNDS=7 BENCH_SECONDS=10
 #   make bench BENCH_NICE=-5          (takes CPU from other users of the machine)
 #   make bench-tools                  only build wsload, wsecho, micro, futex_slots.so, mod_min_gate.so
 #
-# Results: a Markdown table on stdout and bench/results/<timestamp>.{md,json,png}
-# (git-ignored); docs/performance.md records one full run and how to read it.
+# Results: a Markdown report on stdout and bench/results/<timestamp>.{md,json,png}
+# (git-ignored); docs/performance.md: what is measured, the targets, the latest
+# recorded full run. The driver is bench/bench.py with the package bench/gatebench/.
 
 _bench_saved_goal := $(.DEFAULT_GOAL)
 
@@ -32,8 +35,11 @@ BENCH_ARGS    := $(if $(strip $(BENCH_QUICK)),--quick) \
 $(BENCH_BIN):
 	mkdir -p $@
 
-$(BENCH_BIN)/wsload: bench/wsload.c | $(BENCH_BIN)
-	$(CC) $(BENCH_CFLAGS) -pthread -o $@ bench/wsload.c
+# the one load generator, of `make bench` (churn, get, hold) and of
+# `make soak` (mix, see mk/hardening.mk)
+WSLOAD_SRC := $(wildcard bench/wsload/*.c)
+$(BENCH_BIN)/wsload: $(WSLOAD_SRC) bench/wsload/wsload.h | $(BENCH_BIN)
+	$(CC) $(BENCH_CFLAGS) -o $@ $(WSLOAD_SRC)
 
 $(BENCH_BIN)/wsecho: bench/wsecho.c | $(BENCH_BIN)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/wsecho.c -lcrypto

@@ -45,14 +45,13 @@ ASAN_PYTEST_ARGS ?=
 ASAN_KNOWN_RACE := httpd 2.4.71 event-MPM child start-up vs SIGTERM race, reproduced without our modules
 
 VALGRIND      ?= valgrind
-SOAK_DIR      := $(BUILD)/soak
-SOAK_LOAD     := $(SOAK_DIR)/soakload
+# the bench's load generator (bench/wsload/, its rule in mk/bench.mk), `mix`
+SOAK_LOAD     := $(BUILD)/bench/wsload
 SOAK_PYTHON   ?= /usr/bin/python3
 SOAK_REQUESTS ?= 1000000
 SOAK_HELD     ?= 300
 SOAK_CONNS    ?= 48
 SOAK_SECONDS  ?= 420
-SOAK_CFLAGS   := $(filter-out -std=c99,$(CORE_CFLAGS)) -std=gnu99
 
 .PHONY: check-asan asan-modules asan-verify check-valgrind soak soak-tools
 
@@ -128,15 +127,9 @@ check-valgrind: $(UNIT_TESTS)
 
 # ---------------------------------------------------------------- soak
 
-$(SOAK_DIR):
-	mkdir -p $(SOAK_DIR)
-
-$(SOAK_LOAD): tests/soak/soakload.c | $(SOAK_DIR)
-	$(CC) $(SOAK_CFLAGS) -o $@ tests/soak/soakload.c
-
 soak-tools: $(SOAK_LOAD)
 
-# bounded: soakload stops after SOAK_REQUESTS requests or SOAK_SECONDS of
+# bounded: wsload mix stops after SOAK_REQUESTS requests or SOAK_SECONDS of
 # load, whichever comes first (the run then fails); loopback only
 soak: modules soak-tools
 	$(SOAK_PYTHON) tests/soak/soak.py --build $(BUILD) --requests $(SOAK_REQUESTS) \

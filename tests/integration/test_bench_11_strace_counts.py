@@ -1,13 +1,13 @@
 """`make bench` counts the system calls of a guarded GET with strace -c -f
-(bench/bench.py: Bench.syscalls(), parse_strace_counts(); docs/performance.md,
-"System calls per guarded GET"). The parser is read here against real strace
+(bench/gatebench/tracers.py: syscalls(), parse_strace_counts();
+docs/performance.md, "What is measured"). The parser is read here against real strace
 runs of a process that makes a known number of calls, from several threads,
 some of them failing (strace's errors column), and the difference of two runs
 is exact, as the benchmark's per-GET figure assumes."""
 
-import importlib.util
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = "/usr/bin/python3"
 
-spec = importlib.util.spec_from_file_location("bench_under_test", ROOT / "bench" / "bench.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+sys.path.insert(0, str(ROOT / "bench"))
+from gatebench.tracers import parse_strace_counts  # noqa: E402
 
 # n getppid() calls in the main thread and n in a second one; n rmdir() calls
 # that fail with ENOENT (counted in strace's errors column)
@@ -42,7 +41,7 @@ def strace_counts(tmp_path, n):
     if "ptrace" in r.stderr and "not permitted" in r.stderr:
         pytest.skip("ptrace is not permitted here: " + r.stderr.strip()[:200])
     assert r.returncode == 0, r.stderr
-    return out.read_text(), bench.parse_strace_counts(out.read_text())
+    return out.read_text(), parse_strace_counts(out.read_text())
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -80,7 +79,7 @@ def test_table_shapes():
             "  0.00    0.000000           0         1           rt_sigreturn\n"
             "------ ----------- ----------- --------- --------- ----------------\n"
             "100.00   15.576172          90    172889     29960 total\n")
-    assert bench.parse_strace_counts(text) == {"futex": 63371, "read": 44546, "mmap": 46,
+    assert parse_strace_counts(text) == {"futex": 63371, "read": 44546, "mmap": 46,
                                                "rt_sigreturn": 1}
-    assert bench.parse_strace_counts("") == {}
-    assert bench.parse_strace_counts("strace: Process 12 attached\n") == {}
+    assert parse_strace_counts("") == {}
+    assert parse_strace_counts("strace: Process 12 attached\n") == {}

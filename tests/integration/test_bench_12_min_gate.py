@@ -6,11 +6,16 @@ signature and the token's time, forward the identity, never a forged or
 unsafe one)."""
 import json
 import subprocess
+import sys
 
 import pytest
 
 import support
 from wsa_conf import PROXY_MODULES
+
+sys.path.insert(0, str(support.ROOT / "bench"))
+from gatebench.figures import min_gate_rel  # noqa: E402
+from gatebench.report import min_gate_section  # noqa: E402
 
 SO = support.BUILD / "bench" / "mod_min_gate.so"
 
@@ -91,15 +96,6 @@ def test_user_value_decoded_as_mod_session_does(m):
 
 # ---------------------------------------------------------------- the report
 
-def load_bench():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("bench_m_under_test",
-                                                  support.ROOT / "bench" / "bench.py")
-    b = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(b)
-    return b
-
-
 def run(p, s, m=None):
     r = {"P": {"us_per_op": p}, "S": {"us_per_op": s}}
     if m is not None:
@@ -108,16 +104,15 @@ def run(p, s, m=None):
 
 
 def test_report_sets_s_beside_the_minimal_gate():
-    b = load_bench()
     # P, S and M at once: S/P 1.06, 1.05, 1.07; M/P 1.04, 1.03, 1.05
     res = {"concurrent": {"get": [run(100, 106, 104), run(120, 126, 123.6), run(100, 107, 105)],
                           "hs": [run(300, 306, 303), run(300, 309, 302)]},
            "instructions": {"P": 55000, "M": 65000, "S": 69000}}
     S = {("get", "P"): {"apache_us_per_op": {"median": 80.0}},
          ("hs", "P"): {"apache_us_per_op": {"median": 250.0}}}
-    assert b.min_gate_rel(res)[0] == pytest.approx(1.04)
-    assert b.min_gate_rel(res, "hs")[0] == pytest.approx(1.0083333)
-    text = "\n".join(b.min_gate_section(res, S))
+    assert min_gate_rel(res)[0] == pytest.approx(1.04)
+    assert min_gate_rel(res, "hs")[0] == pytest.approx(1.0083333)
+    text = "\n".join(min_gate_section(res, S))
     # at P's 80 us: M +3.2 us (+4.0%), S +4.8 us (+6.0%), S - M +1.6 us
     assert "Per guarded GET, at P's 80.0 us" in text
     assert "M costs +3.2 us (+4.0% of P, capacity 0.962 x P)" in text
@@ -128,5 +123,6 @@ def test_report_sets_s_beside_the_minimal_gate():
     assert "M - P +10000, S - P +14000, S - M +4000" in text
     assert "| guarded GET | 2 | 120.0 | 126.0 | 123.6 | 1.050 | 1.030 | 1.019 |" in text
     assert "| handshake | 1 | 300.0 | 306.0 | 303.0 | 1.020 | 1.010 | 1.010 |" in text
-    # runs without M (a quick run, or M not started): no section
-    assert b.min_gate_rel({"concurrent": {"get": [run(100, 106)]}}) == (None, [])
+    # runs without M (--no-min-gate): no section
+    assert min_gate_rel({"concurrent": {"get": [run(100, 106)]}}) == (None, [])
+    assert min_gate_section({"concurrent": {"get": [run(100, 106)]}}, S) == []

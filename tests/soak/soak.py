@@ -3,10 +3,10 @@
 
 A private Apache (event MPM, 4 children pre-started and never recycled)
 runs the freshly built modules on 127.0.0.1; the Python WebSocket echo
-backend (tests/tools/ws_backend.py) sits behind /ws/. build/soak/soakload
-(tests/soak/soakload.c) first opens --held WebSockets through the gate and
-keeps them echoing, then sends --requests requests of the kinds below, in a
-fixed interleaved schedule, over --conns keep-alive connections to
+backend (tests/tools/ws_backend.py) sits behind /ws/. `wsload mix` (the
+bench's load generator, bench/wsload/, built as build/bench/wsload) first
+opens --held WebSockets through the gate and keeps them echoing, then sends
+--requests requests of the kinds below, in a fixed interleaved schedule, over --conns keep-alive connections to
 /gate/index.html (WSAuth On, no proxy: htdocs, so the load stays on the
 gate) and, for the upgrade kinds, to /ws/ (proxied to the backend).
 
@@ -17,7 +17,7 @@ signal" in the error log, the same children from start to end), the
 children's RSS flat (growth from the warm-up sample to the end within
 --rss-budget-mib per child). Report: Markdown on stdout and in --report.
 
-Bounded: loopback only, at most --max-seconds of load (soakload stops by
+Bounded: loopback only, at most --max-seconds of load (wsload stops by
 itself), every process it started is stopped by PID at the end.
 """
 import argparse
@@ -246,7 +246,7 @@ def main():
                     help="keep the full error log (about 140 bytes per refused request)")
     a = ap.parse_args()
     build = Path(a.build).resolve()
-    load = build / "soak" / "soakload"
+    load = build / "bench" / "wsload"
     run = build / "soak" / "run"
     report_path = Path(a.report) if a.report else build / "soak-report.md"
     shutil.rmtree(run, ignore_errors=True)
@@ -281,9 +281,9 @@ def main():
                   + "\n  ".join(bad))
             return 1
         ppid = h.proc.pid
-        cmd = [str(load), "-p", str(h.port), "-f", str(run / "spec"),
+        cmd = [str(load), "mix", "-p", str(h.port), "-f", str(run / "spec"),
                "-n", str(a.requests), "-c", str(a.conns), "-d", str(a.max_seconds),
-               "-H", str(a.held), "-i", str(a.ping), "-T", "15"]
+               "-N", str(a.held), "-i", str(a.ping), "-T", "15"]
         print("soak: %s" % " ".join(cmd), flush=True)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -381,7 +381,7 @@ def report(a, h, lines, samples, wall, report_path):
 
     out = ["# Soak report (make soak)", "",
            "Gate: mod_ws_auth + mod_session_sign in a private Apache 2.4 (event MPM, "
-           "4 children x 160 threads), loopback; load by tests/soak/soakload.c; "
+           "4 children x 160 threads), loopback; load by bench/wsload (mix); "
            "WebSocket echo backend tests/tools/ws_backend.py.", "",
            "| figure | value |", "| --- | --- |",
            "| requests answered | %s of %d |" % (res.get("requests"), a.requests),
