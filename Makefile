@@ -106,6 +106,7 @@ include mk/demo.mk
 include mk/fuzz.mk
 include mk/hardening.mk
 include mk/bench.mk
+include mk/deb.mk
 
 # ---------------------------------------------------------------- install
 
