@@ -101,6 +101,7 @@ check: deps
 	$(MAKE) fuzz-replay
 	$(MAKE) integration
 	$(MAKE) e2e
+	$(MAKE) pkg-check
 
 include mk/demo.mk
 include mk/fuzz.mk

@@ -7,6 +7,7 @@
 #   make deb        install the packaging tools (root: apt-get), copy the tree
 #                   to build/deb/src, build there, lintian (fails on an error);
 #                   the .deb files land in build/deb/
+#   make pkg-check  make deb, then tests/pkg (the install test needs root)
 #   make deb-stage DESTDIR=dir
 #                   install the built files in the Debian layout under dir
 #                   (what debian/rules calls; debian/ names no source file)
@@ -17,13 +18,15 @@ _deb_saved_goal := $(.DEFAULT_GOAL)
 
 DEB_DIR       := $(or $(BUILD),build)/deb
 DEB_SRC       := $(DEB_DIR)/src
+DEB_PYTHON    ?= /usr/bin/python3
+DEB_PYTEST    ?= $(DEB_PYTHON) -m pytest
 # the header other modules include; found wherever the sources live
 DEB_HEADER    ?= $(firstword $(wildcard mod_session_sign/mod_session_sign.h */mod_session_sign.h))
 DEB_MANPAGE   := docs/session-sign.1
 DEB_CONF      := conf/session_sign.load conf/session_sign.conf conf/ws_auth.load conf/ws_auth.conf
 DEB_LIBEXEC   := /usr/lib/apache2/modules
 
-.PHONY: deb deb-deps deb-stage deb-lint
+.PHONY: deb deb-deps deb-stage deb-lint pkg-check
 
 # Debian packages the packaging needs besides the build's (root: installed)
 deb-deps:
@@ -49,7 +52,7 @@ deb: deb-deps
 	$(MAKE) --no-print-directory deb-lint
 
 # lintian on the built packages: an error fails; every warning left is
-# listed with its reason in docs/packaging.md
+# listed with its reason in docs/packaging.md (tests/pkg checks that)
 deb-lint:
 	@rc=0; lintian --fail-on error --tag-display-limit 0 $(DEB_DIR)/*.deb >$(DEB_DIR)/lintian.txt 2>&1 || rc=$$?; \
 	    cat $(DEB_DIR)/lintian.txt; \
@@ -65,5 +68,8 @@ deb-stage:
 	install -m 755 $(CLI) $(DESTDIR)/usr/bin/session-sign
 	install -m 644 $(DEB_HEADER) $(DESTDIR)/usr/include/apache2/
 	install -m 644 $(DEB_MANPAGE) $(DESTDIR)/usr/share/man/man1/
+
+pkg-check: deb
+	$(DEB_PYTEST) -q -rs -p no:cacheprovider tests/pkg $(PYTEST_ARGS)
 
 .DEFAULT_GOAL := $(_deb_saved_goal)
