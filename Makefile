@@ -125,11 +125,13 @@ check: deps
 	$(MAKE) fuzz-replay
 	$(MAKE) integration
 	$(MAKE) e2e
+	$(MAKE) pkg-check
 
 include mk/demo.mk
 include mk/fuzz.mk
 include mk/hardening.mk
 include mk/bench.mk
+include mk/deb.mk
 
 # ---------------------------------------------------------------- install
 
