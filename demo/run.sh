@@ -42,25 +42,13 @@ die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 DEBS="apache2 apache2-dev apache2-utils libssl-dev libapr1-dev libaprutil1-dev gcc make pkg-config"
 
 ensure_debs() {
-    local missing="" p
-    for p in $DEBS; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-    done
+    local extra=""
     # node and npm may come from another package (NodeSource's nodejs ships
     # npm): ask Debian only when the commands are missing
-    command -v node >/dev/null 2>&1 || missing="$missing nodejs"
-    command -v npm >/dev/null 2>&1 || missing="$missing npm"
-    [ -z "$missing" ] && return 0
-    if [ "$(id -u)" != 0 ]; then
-        echo "demo: missing:$missing" >&2
-        echo "demo: run as root: apt-get update && apt-get install -y --no-install-recommends$missing" >&2
-        exit 1
-    fi
-    say "installing Debian packages:$missing"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
+    command -v node >/dev/null 2>&1 || extra="$extra nodejs"
+    command -v npm >/dev/null 2>&1 || extra="$extra npm"
     # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    ENSURE_DEPS_WHO=demo sh "$ROOT/tests/tools/ensure-deps.sh" --only $DEBS $extra
 }
 
 ensure_npm() {

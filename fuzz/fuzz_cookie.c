@@ -2,10 +2,9 @@
  * fuzz_cookie.c - libFuzzer target: a Cookie header through
  * mod_session_sign's cookie reader, and the value on to ssg_verify.
  *
- * In production, where a scope signs sessions and the store is plain
- * mod_session_cookie, ssg_cookie_find() reads the session cookie out of
- * the Cookie header (the fast path of mod_session_sign.c); elsewhere
- * httpd's ap_cookie_read() does. The two must agree. The input is embedded
+ * ssg_cookie_find() (core/ssg_util.c) reads a session cookie out of a
+ * Cookie header in one pass, as the bench's minimal gate (M) does; httpd's
+ * ap_cookie_read() is the reference, and the two must agree. The input is embedded
  * in a header
  *
  *     a=b; session=<input>; c=d

@@ -1,6 +1,6 @@
 /*
  * fuzz_keyfile.c - libFuzzer target: the key-file parser
- * (ssg_ring_parse_keyfile of mod_session_sign/ssg_token.c).
+ * (ssg_ring_parse_keyfile of core/ssg_token.c).
  *
  * The input is the text of a SessionSignKeyFile. A model written here from
  * the documented format (docs/mod_session_sign.md, SessionSignKeyFile: one

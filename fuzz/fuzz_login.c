@@ -1,6 +1,6 @@
 /*
  * fuzz_login.c - libFuzzer target: the login form and its `return`
- * parameter (mod_session_sign/ssg_util.c): ssg_query_get,
+ * parameter (core/ssg_util.c): ssg_query_get,
  * ssg_return_path_check and ssg_form_decode.
  *
  * The input is used as the request's query string (cut at a NUL, as

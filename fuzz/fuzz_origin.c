@@ -1,7 +1,7 @@
 /*
  * fuzz_origin.c - libFuzzer target: Origin, Host and Referer parsing and
- * same-origin (mod_session_sign/ssg_origin.c), and the Origin allow-list
- * patterns of mod_ws_auth (wsa_origin_pattern_parse/match, wsa_core.c).
+ * same-origin (core/ssg_origin.c), and the Origin allow-list
+ * patterns of mod_ws_auth (wsa_origin_pattern_parse/match, core/wsa_core.c).
  *
  * The input is split at '\n' into up to three parts:
  *

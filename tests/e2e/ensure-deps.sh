@@ -9,14 +9,4 @@ if [ "$major" -lt 20 ]; then
     exit 1
 fi
 [ -x /usr/bin/chromium ] && exit 0
-PKGS="chromium fonts-liberation"
-if [ "$(id -u)" != 0 ]; then
-    echo "e2e: /usr/bin/chromium is missing" >&2
-    echo "e2e: run as root: apt-get update && apt-get install -y --no-install-recommends $PKGS" >&2
-    exit 1
-fi
-echo "e2e: installing Debian's $PKGS"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+ENSURE_DEPS_WHO=e2e sh "$(dirname "$0")/../tools/ensure-deps.sh" --only chromium fonts-liberation
