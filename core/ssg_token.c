@@ -44,8 +44,9 @@ typedef struct {
     EVP_MAC_CTX *ctx; /* keyed once; never mutated after ssg_ring_add */
     apr_uint64_t id;  /* unique for the life of the process: the thread cache key */
 #else
-    SHA256_CTX inner; /* SHA-256 state after K ^ ipad: never mutated after ssg_ring_add */
-    SHA256_CTX outer; /* SHA-256 state after K ^ opad */
+    SHA256_CTX inner;  /* SHA-256 state after K ^ ipad and the v1 prefix: never mutated */
+    SHA256_CTX inner2; /* the same with the v2 prefix */
+    SHA256_CTX outer;  /* SHA-256 state after K ^ opad */
 #endif
     char kid[SSG_KID_LEN + 1];
 } ssg_key_t;
@@ -215,6 +216,7 @@ static apr_status_t ring_cleanup(void *data)
         ring->keys[i].ctx = NULL;
 #else
         OPENSSL_cleanse(&ring->keys[i].inner, sizeof(ring->keys[i].inner));
+        OPENSSL_cleanse(&ring->keys[i].inner2, sizeof(ring->keys[i].inner2));
         OPENSSL_cleanse(&ring->keys[i].outer, sizeof(ring->keys[i].outer));
 #endif
     }
@@ -247,7 +249,8 @@ const char *ssg_ring_kid(const ssg_ring_t *ring, int i)
 }
 
 static const char mac_prefix[] = SSG_LABEL "\0" SSG_VERSION "\0";
-#define MAC_PREFIX_LEN (sizeof(mac_prefix) - 1)
+static const char mac_prefix2[] = SSG_LABEL "\0" SSG_VERSION2 "\0";
+#define MAC_PREFIX_LEN (sizeof(mac_prefix) - 1) /* the same for both versions */
 
 #ifdef SSG_MAC_EVP
 static int key_mac(ssg_key_t *k, const unsigned char *secret, apr_size_t len)
@@ -296,8 +299,10 @@ static int key_mac(ssg_key_t *k, const unsigned char *secret, apr_size_t len)
     }
     /* the inner state also absorbs the constant label and version that
      * begin every MAC input (the context keeps the partial block) */
-    ok = ok && SHA256_Init(&k->inner) == 1 && SHA256_Update(&k->inner, pad, sizeof(pad)) == 1 &&
-         SHA256_Update(&k->inner, mac_prefix, MAC_PREFIX_LEN) == 1;
+    ok = ok && SHA256_Init(&k->inner) == 1 && SHA256_Update(&k->inner, pad, sizeof(pad)) == 1;
+    k->inner2 = k->inner;
+    ok = ok && SHA256_Update(&k->inner, mac_prefix, MAC_PREFIX_LEN) == 1 &&
+         SHA256_Update(&k->inner2, mac_prefix2, MAC_PREFIX_LEN) == 1;
     for (i = 0; i < SHA256_CBLOCK; i++) {
         pad[i] = k0[i] ^ 0x5c;
     }
@@ -504,9 +509,11 @@ const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const cha
     return NULL;
 }
 
-/* Fill buf with: kid NUL iat NUL u32be(len ctx) ctx. @return its length. */
+/* Fill buf with: kid NUL iat NUL [sid NUL] u32be(len ctx) ctx (the sid
+ * for v2 only). @return its length. */
 static apr_size_t mac_header(unsigned char *buf, const char *kid, const char *iat,
-                             apr_size_t iat_len, const char *context, apr_size_t ctx_len)
+                             apr_size_t iat_len, const char *sid, const char *context,
+                             apr_size_t ctx_len)
 {
     apr_size_t n = 0;
 
@@ -516,6 +523,11 @@ static apr_size_t mac_header(unsigned char *buf, const char *kid, const char *ia
     memcpy(buf + n, iat, iat_len);
     n += iat_len;
     buf[n++] = 0;
+    if (sid) {
+        memcpy(buf + n, sid, SSG_SID_LEN);
+        n += SSG_SID_LEN;
+        buf[n++] = 0;
+    }
     buf[n++] = (unsigned char)((ctx_len >> 24) & 0xff);
     buf[n++] = (unsigned char)((ctx_len >> 16) & 0xff);
     buf[n++] = (unsigned char)((ctx_len >> 8) & 0xff);
@@ -525,10 +537,11 @@ static apr_size_t mac_header(unsigned char *buf, const char *kid, const char *ia
     return n;
 }
 
-#define MAC_HEADER_MAX (SSG_KID_LEN + 1 + SSG_MAX_IAT_DIGITS + 1 + 4 + SSG_MAX_CONTEXT_LEN)
+#define MAC_HEADER_MAX                                                                             \
+    (SSG_KID_LEN + 1 + SSG_MAX_IAT_DIGITS + 1 + SSG_SID_LEN + 1 + 4 + SSG_MAX_CONTEXT_LEN)
 
 #ifdef SSG_MAC_EVP
-static int compute_mac(const ssg_key_t *k, const unsigned char *hdr, apr_size_t hdr_len,
+static int compute_mac(const ssg_key_t *k, int v2, const unsigned char *hdr, apr_size_t hdr_len,
                        const unsigned char *payload, apr_size_t payload_len, unsigned char *out)
 {
     EVP_MAC_CTX *c = NULL;
@@ -554,16 +567,17 @@ static int compute_mac(const ssg_key_t *k, const unsigned char *hdr, apr_size_t 
         c = tcache[i].ctx;
     }
     ok = EVP_MAC_init(c, NULL, 0, NULL) == 1 &&
-         EVP_MAC_update(c, (const unsigned char *)mac_prefix, MAC_PREFIX_LEN) == 1 &&
+         EVP_MAC_update(c, (const unsigned char *)(v2 ? mac_prefix2 : mac_prefix),
+                        MAC_PREFIX_LEN) == 1 &&
          EVP_MAC_update(c, hdr, hdr_len) == 1 && EVP_MAC_update(c, payload, payload_len) == 1 &&
          EVP_MAC_final(c, out, &outl, SSG_MAC_LEN) == 1 && outl == SSG_MAC_LEN;
     return ok ? 0 : -1;
 }
 #else
-static int compute_mac(const ssg_key_t *k, const unsigned char *hdr, apr_size_t hdr_len,
+static int compute_mac(const ssg_key_t *k, int v2, const unsigned char *hdr, apr_size_t hdr_len,
                        const unsigned char *payload, apr_size_t payload_len, unsigned char *out)
 {
-    SHA256_CTX c = k->inner;
+    SHA256_CTX c = v2 ? k->inner2 : k->inner;
     unsigned char inner[SHA256_DIGEST_LENGTH];
     int ok;
 
@@ -580,8 +594,8 @@ static int compute_mac(const ssg_key_t *k, const unsigned char *hdr, apr_size_t 
 }
 #endif
 
-char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, apr_int64_t iat,
-               const char *payload, apr_size_t payload_len)
+char *ssg_sign_sid(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, apr_int64_t iat,
+                   const char *sid, const char *payload, apr_size_t payload_len)
 {
     unsigned char hdr[MAC_HEADER_MAX];
     unsigned char mac[SSG_MAC_LEN];
@@ -597,6 +611,9 @@ char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, ap
     if (memchr(payload, '\0', payload_len)) {
         return NULL; /* verify would refuse it */
     }
+    if (sid && !ssg_sid_valid(sid, strlen(sid))) {
+        return NULL;
+    }
     context = context ? context : "";
     ctx_len = strlen(context);
     if (ctx_len > SSG_MAX_CONTEXT_LEN) {
@@ -607,18 +624,20 @@ char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, ap
         return NULL;
     }
     plen = ssg_b64url_encoded_len(payload_len);
-    total = 2 + 1 + SSG_KID_LEN + 1 + iat_len + 1 + plen + 1 + SSG_MAC_B64_LEN;
+    total = 2 + 1 + SSG_KID_LEN + 1 + iat_len + 1 + (sid ? SSG_SID_LEN + 1 : 0) + plen + 1 +
+            SSG_MAC_B64_LEN;
     if (total > SSG_MAX_TOKEN_LEN) {
         return NULL; /* verify would refuse it */
     }
     k = &ring->keys[0];
-    hlen = mac_header(hdr, k->kid, iat_s, iat_len, context, ctx_len);
-    if (compute_mac(k, hdr, hlen, (const unsigned char *)payload, payload_len, mac) != 0) {
+    hlen = mac_header(hdr, k->kid, iat_s, iat_len, sid, context, ctx_len);
+    if (compute_mac(k, sid != NULL, hdr, hlen, (const unsigned char *)payload, payload_len, mac) !=
+        0) {
         return NULL;
     }
     tok = apr_palloc(pool, total + 1);
     o = tok;
-    memcpy(o, SSG_VERSION ".", 3);
+    memcpy(o, sid ? SSG_VERSION2 "." : SSG_VERSION ".", 3);
     o += 3;
     memcpy(o, k->kid, SSG_KID_LEN);
     o += SSG_KID_LEN;
@@ -626,12 +645,42 @@ char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, ap
     memcpy(o, iat_s, iat_len);
     o += iat_len;
     *o++ = '.';
+    if (sid) {
+        memcpy(o, sid, SSG_SID_LEN);
+        o += SSG_SID_LEN;
+        *o++ = '.';
+    }
     ssg_b64url_encode(o, (const unsigned char *)payload, payload_len);
     o += plen;
     *o++ = '.';
     ssg_b64url_encode(o, mac, SSG_MAC_LEN);
     OPENSSL_cleanse(mac, sizeof(mac));
     return tok;
+}
+
+char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, apr_int64_t iat,
+               const char *payload, apr_size_t payload_len)
+{
+    return ssg_sign_sid(pool, ring, context, iat, NULL, payload, payload_len);
+}
+
+int ssg_sid_valid(const char *sid, apr_size_t len)
+{
+    unsigned char raw[SSG_SID_RAW_LEN + 3];
+
+    return len == SSG_SID_LEN && ssg_b64url_decode(raw, sid, len) == SSG_SID_RAW_LEN;
+}
+
+int ssg_sid_new(char *out)
+{
+    unsigned char raw[SSG_SID_RAW_LEN];
+
+    if (ssg_random(raw, sizeof(raw)) != 0) {
+        return -1;
+    }
+    ssg_b64url_encode(out, raw, sizeof(raw));
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return 0;
 }
 
 /* Constant time: every byte is read and combined whatever the contents,
@@ -654,8 +703,9 @@ ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring, const char *co
                         apr_int64_t now, apr_int64_t max_lifetime, apr_int64_t skew,
                         const char *token, apr_size_t token_len, ssg_result_t *res)
 {
-    const char *field[5];
-    apr_size_t flen[5];
+    const char *field[6];
+    apr_size_t flen[6];
+    const char *sid = NULL;
     unsigned char hdr[MAC_HEADER_MAX];
     unsigned char mac_given[SSG_MAC_LEN + 3];
     unsigned char mac_calc[SSG_MAC_LEN];
@@ -675,9 +725,9 @@ ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring, const char *co
         return SSG_ERR_TOO_LONG;
     }
 
-    /* exactly five dot-separated fields; every byte accounted for */
+    /* five (v1) or six (v2) dot-separated fields; every byte accounted for */
     start = 0;
-    while (nf < 5) {
+    while (nf < 6) {
         const char *dot = memchr(token + start, '.', token_len - start);
         apr_size_t end = dot ? (apr_size_t)(dot - token) : token_len;
         field[nf] = token + start;
@@ -687,15 +737,29 @@ ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring, const char *co
             break;
         }
         start = end + 1;
-        if (nf == 5) {
-            return SSG_ERR_MALFORMED; /* a sixth field */
+        if (nf == 6) {
+            return SSG_ERR_MALFORMED; /* a seventh field */
         }
     }
-    if (nf != 5) {
+    if (nf == 6 && (flen[0] != 2 || memcmp(field[0], SSG_VERSION2, 2) != 0)) {
+        return SSG_ERR_MALFORMED; /* six fields are v2 only */
+    }
+    if (nf < 5) {
         return SSG_ERR_MALFORMED;
     }
-    if (flen[0] != 2 || memcmp(field[0], SSG_VERSION, 2) != 0) {
+    if (nf == 5 && (flen[0] != 2 || memcmp(field[0], SSG_VERSION, 2) != 0)) {
         return SSG_ERR_VERSION;
+    }
+    if (nf == 6) {
+        /* v2: the session id, then the payload and mac where v1 has them */
+        if (!ssg_sid_valid(field[3], flen[3])) {
+            return SSG_ERR_MALFORMED;
+        }
+        sid = field[3];
+        field[3] = field[4];
+        flen[3] = flen[4];
+        field[4] = field[5];
+        flen[4] = flen[5];
     }
     /* key id: 8 base64url characters of 6 bytes */
     if (flen[1] != SSG_KID_LEN) {
@@ -751,8 +815,9 @@ ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring, const char *co
     if (ctx_len > SSG_MAX_CONTEXT_LEN) {
         return SSG_ERR_BAD_MAC;
     }
-    hlen = mac_header(hdr, field[1], field[2], flen[2], context, ctx_len);
-    if (compute_mac(&ring->keys[ki], hdr, hlen, payload, (apr_size_t)plen, mac_calc) != 0) {
+    hlen = mac_header(hdr, field[1], field[2], flen[2], sid, context, ctx_len);
+    if (compute_mac(&ring->keys[ki], sid != NULL, hdr, hlen, payload, (apr_size_t)plen, mac_calc) !=
+        0) {
         return SSG_ERR_BAD_MAC;
     }
     if (!mac_equal(mac_calc, mac_given)) {
@@ -775,6 +840,15 @@ ssg_status_e ssg_verify(apr_pool_t *pool, const ssg_ring_t *ring, const char *co
         res->key_index = ki;
         memcpy(res->kid, field[1], SSG_KID_LEN);
         res->kid[SSG_KID_LEN] = '\0';
+        res->version = sid ? 2 : 1;
+        if (sid) {
+            memcpy(res->sid, sid, SSG_SID_LEN);
+        }
+        else {
+            /* a v1 token's own id: the start of its MAC (unique per token) */
+            memcpy(res->sid, field[4], SSG_SID_LEN);
+        }
+        res->sid[SSG_SID_LEN] = '\0';
     }
     return ki == 0 ? SSG_OK : SSG_OK_OLD_KEY;
 }

@@ -36,6 +36,9 @@
 #include <apr_tables.h>
 
 #define SSG_VERSION         "v1"
+#define SSG_VERSION2        "v2" /* with a session id (docs/token-format.md) */
+#define SSG_SID_RAW_LEN     16   /* bytes of a session id */
+#define SSG_SID_LEN         22   /* base64url of 16 bytes, no padding */
 #define SSG_LABEL           "mod_session_sign"
 #define SSG_KID_LABEL       "mod_session_sign key-id"
 #define SSG_MAC_LEN         32 /* HMAC-SHA256 output, bytes */
@@ -72,6 +75,10 @@ typedef struct {
     apr_int64_t iat; /* issued-at, seconds */
     int key_index;   /* 0 = current key */
     char kid[SSG_KID_LEN + 1];
+    int version; /* 1 or 2 */
+    /* v2: the session id; v1: the first SSG_SID_LEN characters of the MAC
+     * field, an id of that one token */
+    char sid[SSG_SID_LEN + 1];
 } ssg_result_t;
 
 /** @return non-zero for SSG_OK and SSG_OK_OLD_KEY. */
@@ -136,7 +143,24 @@ char *ssg_sign(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, ap
                const char *payload, apr_size_t payload_len);
 
 /**
- * Verify a token strictly.
+ * Sign a payload as a v2 token carrying the session id sid (22 base64url
+ * characters, ssg_sid_valid), or as v1 when sid is NULL.
+ * @pre as ssg_sign; sid NULL or valid
+ * @return a NUL-terminated token from pool, or NULL if a precondition fails.
+ * Example: ssg_sid_new(sid); tok = ssg_sign_sid(p, ring, "app", now, sid, "user=a", 6);
+ */
+char *ssg_sign_sid(apr_pool_t *pool, const ssg_ring_t *ring, const char *context, apr_int64_t iat,
+                   const char *sid, const char *payload, apr_size_t payload_len);
+
+/** @return 1 if sid[0..len) is a canonical session id (22 base64url of 16 bytes). */
+int ssg_sid_valid(const char *sid, apr_size_t len);
+
+/** Write a new random session id and its NUL to out (SSG_SID_LEN + 1 bytes).
+ * @return 0, or -1 if the random generator fails */
+int ssg_sid_new(char *out);
+
+/**
+ * Verify a token strictly (v1, or v2 with a session id).
  * @param now           seconds since the epoch
  * @param max_lifetime  seconds from iat, 0 for none
  * @param skew          seconds a token may come from the future

@@ -85,7 +85,11 @@ static inline void fuzz_check_accepted(apr_pool_t *p, const char *ctx,
                ctx, other_ctx);
 
     signer = res->key_index == 0 ? fuzz_ring_both : fuzz_ring_previous;
-    again = ssg_sign(p, signer, ctx, res->iat, res->payload, res->payload_len);
+    FUZZ_CHECK(res->version == 1 || res->version == 2, "version %d", res->version);
+    FUZZ_CHECK(strlen(res->sid) == SSG_SID_LEN, "session id of %lu bytes",
+               (unsigned long)strlen(res->sid));
+    again = ssg_sign_sid(p, signer, ctx, res->iat, res->version == 2 ? res->sid : NULL,
+                         res->payload, res->payload_len);
     FUZZ_CHECK(again != NULL, "cannot re-sign an accepted payload");
     FUZZ_CHECK(strlen(again) == tok_len && memcmp(again, tok, tok_len) == 0,
                "accepted token is not the canonical encoding of its payload");

@@ -34,6 +34,25 @@ static int ssg_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     return OK;
 }
 
+static int ssg_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    return ssg_revocation_pre_config(pconf);
+}
+
+static int ssg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    return ssg_revocation_post_config(pconf, s);
+}
+
+static void ssg_child_init(apr_pool_t *p, server_rec *s)
+{
+    ssg_revocation_child_init(p, s);
+}
+
 static void ssg_register_hooks(apr_pool_t *p)
 {
     static const char *const after_session[] = {"mod_session.c", NULL};
@@ -50,12 +69,17 @@ static void ssg_register_hooks(apr_pool_t *p)
 
     ap_hook_handler(ssg_login_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(ssg_logout_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(ssg_revoke_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* the revocation cache: its mutex type, its instances, each child's memory */
+    ap_hook_pre_config(ssg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(ssg_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(ssg_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* mod_session's optional functions must exist: refuse to start without */
     ap_hook_check_config(ssg_check_config, NULL, NULL, APR_HOOK_MIDDLE);
 
     ssg_register_optional_fns();
 }
 
-AP_DECLARE_MODULE(session_sign) = {
-    STANDARD20_MODULE_STUFF, ssg_create_dir,     ssg_merge_dir, NULL, NULL, ssg_cmds,
-    ssg_register_hooks,      AP_MODULE_FLAG_NONE};
+AP_DECLARE_MODULE(session_sign) = {STANDARD20_MODULE_STUFF, ssg_create_dir,     ssg_merge_dir,
+                                   ssg_create_srv,          ssg_merge_srv,      ssg_cmds,
+                                   ssg_register_hooks,      AP_MODULE_FLAG_NONE};

@@ -23,6 +23,8 @@
 #define SESSION_SIGN_VERIFIED_OLD_KEY 2 /* signed with an older key; re-signed on save */
 #define SESSION_SIGN_INVALID          3 /* tampered, malformed, unknown key, other context, future */
 #define SESSION_SIGN_EXPIRED          4 /* SessionMaxAge or SessionSignMaxLifetime exceeded */
+#define SESSION_SIGN_REVOKED          5 /* logged out, or its user's sessions revoked */
+#define SESSION_SIGN_UNAVAILABLE      6 /* the revocation cache cannot be asked (policy deny) */
 #define SESSION_SIGN_UNCONFIGURED                                                                  \
     -1 /* no SessionSignKey/SessionSignKeyFile in this scope,
                                            * or mod_session not enabled/configured here */

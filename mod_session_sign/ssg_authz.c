@@ -48,6 +48,11 @@ static int ssg_check_authn(request_rec *r)
         r->ap_auth_type = SSG_AUTH_TYPE;
         return OK;
     }
+    if (st == SESSION_SIGN_UNAVAILABLE) {
+        /* not a 401: an application must not log its user out over it */
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "SSG0011: no valid session (%s): 401",
                   ssg_verified(st) ? "session holds no identity" : reason);
     return HTTP_UNAUTHORIZED; /* no WWW-Authenticate: no dialog */

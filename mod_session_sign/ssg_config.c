@@ -331,6 +331,79 @@ static const char *set_login_cross_site(cmd_parms *cmd, void *dconf, int flag)
     return NULL;
 }
 
+void *ssg_create_srv(apr_pool_t *p, server_rec *s)
+{
+    ssg_srv_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->rv_allow = -1;
+    c->rv_interval = -1;
+    return c;
+}
+
+void *ssg_merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    ssg_srv_conf *base = basev, *add = addv;
+    ssg_srv_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    *c = add->rv_instance ? *add : *base;
+    c->rv_allow = add->rv_allow != -1 ? add->rv_allow : base->rv_allow;
+    c->rv_interval = add->rv_interval != -1 ? add->rv_interval : base->rv_interval;
+    if (c->rv_interval == -1) {
+        c->rv_interval = apr_time_from_sec(1);
+    }
+    return c;
+}
+
+static const char *set_revocation_cache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    ssg_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &session_sign_module);
+    (void)dconf;
+    if (sc->rv_instance) {
+        return "SessionSignRevocationCache: one cache per server; remove the second line";
+    }
+    return ssg_revocation_set_cache(cmd, sc, arg);
+}
+
+static const char *set_revocation_unavailable(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    ssg_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &session_sign_module);
+
+    (void)dconf;
+    if (!strcasecmp(arg, "deny")) {
+        sc->rv_allow = 0;
+    }
+    else if (!strcasecmp(arg, "allow")) {
+        sc->rv_allow = 1;
+    }
+    else {
+        return apr_psprintf(cmd->pool,
+                            "SessionSignRevocationUnavailable: '%s' is neither deny (503 while "
+                            "the cache is down, the default) nor allow",
+                            arg);
+    }
+    return NULL;
+}
+
+static const char *set_revocation_interval(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    ssg_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &session_sign_module);
+    char *end = NULL;
+    apr_int64_t v;
+
+    (void)dconf;
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (!*arg || *end || errno || v < 0 || v > 60 || arg[0] == '+' || arg[0] == '-') {
+        return apr_psprintf(cmd->pool,
+                            "SessionSignRevocationInterval: '%s' is not a number of seconds "
+                            "from 0 (ask the cache on every request) to 60",
+                            arg);
+    }
+    sc->rv_interval = apr_time_from_sec(v);
+    return NULL;
+}
+
 const command_rec ssg_cmds[] = {
     AP_INIT_ITERATE("SessionSignKey", set_sign_key, NULL, RSRC_CONF | OR_AUTHCFG,
                     "secret [secret ...]: the first signs, all verify (at least 32 bytes each)"),
@@ -349,6 +422,13 @@ const command_rec ssg_cmds[] = {
                      "name value-expression [condition]: also store this in the session at login"),
     AP_INIT_ITERATE("SessionSignLoginProvider", add_login_provider, NULL, RSRC_CONF | ACCESS_CONF,
                     "authentication providers a form login checks, in order (default file)"),
+    AP_INIT_TAKE1("SessionSignRevocationCache", set_revocation_cache, NULL, RSRC_CONF,
+                  "provider[:arguments] of httpd's socache (shmcb, redis, memcache) that "
+                  "holds revoked sessions"),
+    AP_INIT_TAKE1("SessionSignRevocationUnavailable", set_revocation_unavailable, NULL, RSRC_CONF,
+                  "deny (default: 503 while the revocation cache is down) or allow"),
+    AP_INIT_TAKE1("SessionSignRevocationInterval", set_revocation_interval, NULL, RSRC_CONF,
+                  "seconds a child may answer from memory for a session it checked (default 1)"),
     AP_INIT_FLAG("SessionSignLoginCrossSite", set_login_cross_site, NULL, RSRC_CONF | ACCESS_CONF,
                  "On: a GET login (AuthType Basic, SSO) may come from another site (default Off)"),
     {NULL}};

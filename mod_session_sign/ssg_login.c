@@ -196,6 +196,12 @@ static int ssg_write_login(request_rec *r, ssg_dir_conf *conf, const char *user)
     z->dirty = 1;
     st = ssg_req(r);
     st->fresh = 1;
+    if (ssg_revocation_enabled(r)) {
+        /* revoke-user refuses sessions issued at or before its second: a
+         * login in that same second is issued one second later */
+        apr_int64_t t = ssg_revocation_user_since(r, user);
+        st->min_iat = t >= 0 ? t + 1 : 0;
+    }
     return OK;
 }
 
@@ -348,10 +354,37 @@ int ssg_login_handler(request_rec *r)
     return ssg_see_other(r, ret ? ret : "/");
 }
 
+/* With a revocation cache, logout revokes the session's id until the
+ * latest moment any token of it could verify: its absolute lifetime, or
+ * its SessionMaxAge expiry from now, plus the clock skew; 30 days where
+ * neither bounds it. */
+static apr_status_t ssg_logout_revoke(request_rec *r, session_rec *z)
+{
+    ssg_dir_conf *conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
+    ssg_req_t *st = ssg_req(r);
+    apr_int64_t now = apr_time_sec(apr_time_now()), until = 0;
+
+    if (!ssg_revocation_enabled(r) || !ssg_verified(st->verdict) || !st->sid[0]) {
+        return APR_SUCCESS;
+    }
+    if (conf->max_lifetime > 0) {
+        until = st->iat + conf->max_lifetime;
+    }
+    if (z->maxage > 0 && (!until || now + z->maxage < until)) {
+        until = now + z->maxage;
+    }
+    if (!until) {
+        until = now + 30 * 86400;
+    }
+    until += SSG_CLOCK_SKEW;
+    return ssg_revocation_revoke_session(r, st->sid, apr_time_from_sec(until));
+}
+
 int ssg_logout_handler(request_rec *r)
 {
     session_rec *z = NULL;
     const char *ret;
+    apr_status_t revoked;
     int bad;
 
     if (!r->handler || strcmp(r->handler, SSG_LOGOUT_HANDLER)) {
@@ -376,9 +409,15 @@ int ssg_logout_handler(request_rec *r)
                       "Session On and a session store to this location");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    revoked = ssg_logout_revoke(r, z);
     /* an empty session is written as nothing: the store removes the cookie */
     apr_table_clear(z->entries);
     z->dirty = 1;
+    if (revoked != APR_SUCCESS) {
+        /* the cookie goes, but a copy of it could not be refused everywhere */
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
     if (ret) {
         return ssg_see_other(r, ret);
     }
@@ -386,6 +425,92 @@ int ssg_logout_handler(request_rec *r)
     ap_set_content_type(r, "text/plain; charset=utf-8");
     if (!r->header_only) {
         ap_rputs("Signed out.\n", r);
+    }
+    return OK;
+}
+
+/* session-sign-revoke: POST user=NAME ends every session of NAME issued
+ * before now, on every node sharing the revocation cache. Guarded by the
+ * Location's Require lines; refused cross-origin like logout. */
+int ssg_revoke_handler(request_rec *r)
+{
+    ssg_dir_conf *conf;
+    apr_array_header_t *pairs = NULL;
+    const char *ct, *user = NULL;
+    apr_int64_t now, until;
+    int i, rv;
+
+    if (!r->handler || strcmp(r->handler, SSG_REVOKE_HANDLER)) {
+        return DECLINED;
+    }
+    if (r->method_number != M_POST) {
+        ap_allow_methods(r, REPLACE_ALLOW, "POST", NULL);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (!ssg_revocation_enabled(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "SSG0043: session-sign-revoke needs SessionSignRevocationCache in "
+                      "this server's configuration");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!ssg_same_origin(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "SSG0044: cross-origin revoke refused: 403");
+        return HTTP_FORBIDDEN;
+    }
+    ct = apr_table_get(r->headers_in, "Content-Type");
+    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) ||
+        (ct[33] && ct[33] != ';' && ct[33] != ' ')) {
+        return HTTP_UNSUPPORTED_MEDIA_TYPE;
+    }
+    rv = ap_parse_form_data(r, NULL, &pairs, -1, SSG_MAX_FORM_BODY);
+    if (rv != OK || !pairs) {
+        return HTTP_BAD_REQUEST;
+    }
+    for (i = 0; i < pairs->nelts; i++) {
+        ap_form_pair_t *pair = &((ap_form_pair_t *)pairs->elts)[i];
+        apr_off_t len;
+        apr_size_t size;
+        char *buf;
+
+        if (strcmp(pair->name, "user") != 0) {
+            continue;
+        }
+        if (user) {
+            return HTTP_BAD_REQUEST; /* given twice */
+        }
+        apr_brigade_length(pair->value, 1, &len);
+        if (len < 1 || len > 256) {
+            return HTTP_BAD_REQUEST;
+        }
+        size = (apr_size_t)len;
+        buf = apr_palloc(r->pool, size + 1);
+        apr_brigade_flatten(pair->value, buf, &size);
+        buf[size] = '\0';
+        if (strlen(buf) != size) {
+            return HTTP_BAD_REQUEST;
+        }
+        user = buf;
+    }
+    if (!user || !*user) {
+        return HTTP_BAD_REQUEST;
+    }
+    conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
+    now = apr_time_sec(apr_time_now());
+    /* as long as any session issued before now could still verify: the
+     * longer of this scope's absolute lifetime and 30 days */
+    until =
+        now + (conf->max_lifetime > 30 * 86400 ? conf->max_lifetime : 30 * 86400) + SSG_CLOCK_SKEW;
+    if (ssg_revocation_revoke_user(r, user, now, apr_time_from_sec(until)) != APR_SUCCESS) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r,
+                  "SSG0045: sessions of user \"%s\" issued before now revoked by %s",
+                  ap_escape_logitem(r->pool, user), r->user ? r->user : "(anonymous)");
+    ssg_no_store(r);
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    if (!r->header_only) {
+        ap_rprintf(r, "revoked sessions of %s\n", ap_escape_html(r->pool, user));
     }
     return OK;
 }

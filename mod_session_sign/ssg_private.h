@@ -9,7 +9,8 @@
  *   ssg_session.c       session_encode/decode: sign on write, verify on read
  *   ssg_status.c        the verdict for this request; optional functions
  *   ssg_authz.c         AuthType session-sign, Require session-attr
- *   ssg_login.c         session-sign-login / -logout handlers, login form
+ *   ssg_login.c         session-sign-login / -logout / -revoke handlers, login form
+ *   ssg_revocation.c    revocation records in a socache, the outage policy
  *
  * Log tags: SSG0001..SSG0099, one per call site. No log line carries a
  * secret, a token or a cookie value.
@@ -39,6 +40,8 @@
 #define SSG_DEFAULT_USER_KEY   "user"
 #define SSG_DEFAULT_USER_FIELD "username"
 #define SSG_DEFAULT_PASS_FIELD "password"
+#define SSG_REVOKE_HANDLER     "session-sign-revoke"
+#define SSG_SID_KEY            "session-sign:sid" /* session_sign_get: the session id */
 
 /* the only symbol this module exports (built with -fvisibility=hidden) */
 extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) session_sign_module;
@@ -75,6 +78,21 @@ typedef struct {
     const void *providers_directive;
 } ssg_dir_conf;
 
+struct ap_socache_provider_t;
+struct ap_socache_instance_t;
+
+/* per server (virtual host) */
+typedef struct {
+    const char *rv_spec; /* SessionSignRevocationCache as written */
+    const char *rv_args;
+    const struct ap_socache_provider_t *rv_provider;
+    struct ap_socache_instance_t *rv_instance; /* NULL: no revocation */
+    int rv_inited;
+    server_rec *rv_server;
+    int rv_allow; /* SessionSignRevocationUnavailable: -1 unset, 0 deny, 1 allow */
+    apr_interval_time_t rv_interval; /* SessionSignRevocationInterval; -1 unset */
+} ssg_srv_conf;
+
 /* Per top-level request: the verdict on its session. Kept on the first
  * request of an internal-redirect chain, where mod_session_cookie caches
  * the session itself, so re-runs of the decode hooks (with z->encoded NULL)
@@ -92,7 +110,10 @@ typedef struct {
      * scope with other keys or another context must not inherit it */
     const ssg_ring_t *ring;
     const char *context;
-    const char *token; /* the verified token, to re-check in a new scope */
+    const char *token;         /* the verified token, to re-check in a new scope */
+    char sid[SSG_SID_LEN + 1]; /* the verified token's session id ("" none) */
+    int sid_v2;                /* it came from a v2 token (kept on re-signing) */
+    apr_int64_t min_iat;       /* a login right after a revocation: issue no earlier */
     /* the last ssg_status(): for which request, and its verified session */
     const request_rec *status_req;
     session_rec *status_z;
@@ -101,6 +122,8 @@ typedef struct {
 /* ssg_config.c */
 void *ssg_create_dir(apr_pool_t *p, char *dir);
 void *ssg_merge_dir(apr_pool_t *p, void *basev, void *addv);
+void *ssg_create_srv(apr_pool_t *p, server_rec *s);
+void *ssg_merge_srv(apr_pool_t *p, void *basev, void *addv);
 extern const command_rec ssg_cmds[];
 const char *ssg_conf_user_key(const ssg_dir_conf *c);
 
@@ -126,5 +149,20 @@ void ssg_register_authz_hooks(apr_pool_t *p);
 /* ssg_login.c */
 int ssg_login_handler(request_rec *r);
 int ssg_logout_handler(request_rec *r);
+int ssg_revoke_handler(request_rec *r);
+
+/* ssg_revocation.c */
+const char *ssg_revocation_set_cache(cmd_parms *cmd, ssg_srv_conf *sc, const char *arg);
+int ssg_revocation_pre_config(apr_pool_t *pconf);
+int ssg_revocation_post_config(apr_pool_t *pconf, server_rec *base);
+void ssg_revocation_child_init(apr_pool_t *p, server_rec *s);
+int ssg_revocation_enabled(request_rec *r);
+/* SESSION_SIGN_VERIFIED, _REVOKED or _UNAVAILABLE */
+int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_int64_t iat);
+int ssg_revocation_allows_outage(request_rec *r);
+apr_status_t ssg_revocation_revoke_session(request_rec *r, const char *sid, apr_time_t until);
+apr_status_t ssg_revocation_revoke_user(request_rec *r, const char *user, apr_int64_t t,
+                                        apr_time_t until);
+apr_int64_t ssg_revocation_user_since(request_rec *r, const char *user);
 
 #endif /* SSG_PRIVATE_H */

@@ -167,6 +167,8 @@ apr_status_t ssg_session_decode(request_rec *r, session_rec *z)
     st->token = NULL;
     if (ssg_status_ok(vs)) {
         st->token = apr_pstrdup(ssg_top(r)->pool, z->encoded);
+        memcpy(st->sid, res.sid, sizeof(st->sid));
+        st->sid_v2 = res.version == 2;
         z->encoded = res.payload;
         st->verdict = (vs == SSG_OK) ? SESSION_SIGN_VERIFIED : SESSION_SIGN_VERIFIED_OLD_KEY;
         st->reason = ssg_status_str(vs);
@@ -215,6 +217,30 @@ apr_status_t ssg_session_decode_done(request_rec *r, session_rec *z)
     conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
     user = apr_table_get(z->entries, ssg_conf_user_key(conf));
     st->verified_user = user ? apr_pstrdup(ssg_top(r)->pool, user) : NULL;
+    if (ssg_revocation_enabled(r)) {
+        /* only a token whose MAC verified gets this far */
+        int rs = ssg_revocation_check(r, st->sid, st->verified_user, st->iat);
+        if (rs == SESSION_SIGN_UNAVAILABLE && ssg_revocation_allows_outage(r)) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "SSG0074: revocation cache down: session %.6s... allowed "
+                          "unchecked (SessionSignRevocationUnavailable allow)",
+                          st->sid);
+            rs = SESSION_SIGN_VERIFIED;
+        }
+        if (rs != SESSION_SIGN_VERIFIED) {
+            st->verdict = rs;
+            st->reason = rs == SESSION_SIGN_REVOKED ? "revoked" : "revocation cache unavailable";
+            if (rs == SESSION_SIGN_REVOKED) {
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                              "SSG0005: session refused (revoked): session %.6s...; "
+                              "treated as no session",
+                              st->sid);
+                st->logged = 1;
+            }
+            apr_table_clear(z->entries);
+            z->expiry = 0;
+        }
+    }
     return OK;
 }
 
@@ -262,7 +288,25 @@ apr_status_t ssg_session_encode(request_rec *r, session_rec *z)
         iat = st->iat;
     }
     ctx = ssg_request_context(r, conf, &own);
-    tok = ssg_sign(r->pool, conf->ring, own ? own : ctx, iat, z->encoded, strlen(z->encoded));
+    if (ssg_revocation_enabled(r)) {
+        /* v2: the session id is kept across re-signing, as the issued-at;
+         * a login, a change of identity or a v1 session gets a new one */
+        char sid[SSG_SID_LEN + 1];
+        if (iat == st->iat && st->sid_v2 && !st->fresh) {
+            memcpy(sid, st->sid, sizeof(sid));
+        }
+        else if (ssg_sid_new(sid) != 0) {
+            return APR_EGENERAL;
+        }
+        if (st->fresh && st->min_iat > iat) {
+            iat = st->min_iat; /* a login in the second of a revocation */
+        }
+        tok = ssg_sign_sid(r->pool, conf->ring, own ? own : ctx, iat, sid, z->encoded,
+                           strlen(z->encoded));
+    }
+    else {
+        tok = ssg_sign(r->pool, conf->ring, own ? own : ctx, iat, z->encoded, strlen(z->encoded));
+    }
     if (!tok) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "SSG0003: cannot sign the session (payload of %" APR_SIZE_T_FMT

@@ -123,6 +123,10 @@ static const char *session_sign_get(request_rec *r, const char *key)
     if (st->status_req != r) {
         ssg_status(r, NULL, NULL); /* sets status_req and status_z */
     }
+    if (st->status_z && key && !strcmp(key, SSG_SID_KEY)) {
+        /* the session id is no session entry: only asked for by name */
+        return st->sid[0] ? apr_pstrdup(r->pool, st->sid) : NULL;
+    }
     return st->status_z ? apr_table_get(st->status_z->entries, key) : NULL;
 }
 
@@ -134,6 +138,8 @@ static const char *session_sign_status_name(int status)
     case SESSION_SIGN_VERIFIED_OLD_KEY: return "verified-old-key";
     case SESSION_SIGN_INVALID: return "invalid";
     case SESSION_SIGN_EXPIRED: return "expired";
+    case SESSION_SIGN_REVOKED: return "revoked";
+    case SESSION_SIGN_UNAVAILABLE: return "unavailable";
     case SESSION_SIGN_UNCONFIGURED: return "unconfigured";
     }
     return "unknown";

@@ -84,6 +84,7 @@ static void wsa_own_error_body(request_rec *r, int status)
     switch (status) {
     case HTTP_UNAUTHORIZED: body = "WebSocket authentication required\n"; break;
     case HTTP_FORBIDDEN: body = "WebSocket forbidden\n"; break;
+    case HTTP_SERVICE_UNAVAILABLE: body = "WebSocket gate: try again shortly\n"; break;
     default: body = "WebSocket gate misconfigured\n";
     }
     ap_custom_response(r, status, body);
@@ -175,6 +176,12 @@ int wsa_gate(request_rec *r)
         break;
     case SESSION_SIGN_EXPIRED:
         return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "expired-session", reason);
+    case SESSION_SIGN_REVOKED: return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "revoked-session", NULL);
+    case SESSION_SIGN_UNAVAILABLE:
+        /* never a 101, never a 401 that would make an application log
+         * its user out: try again shortly */
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return wsa_refuse(r, v, HTTP_SERVICE_UNAVAILABLE, "revocation-unavailable", NULL);
     case SESSION_SIGN_INVALID:
         return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "invalid-session", reason);
     default: return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "no-session", NULL);

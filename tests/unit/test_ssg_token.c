@@ -1220,6 +1220,90 @@ START_TEST(test_ssg_50_07_overlong_refused_unread)
 }
 END_TEST
 
+/* ---- ssg_70: token v2, with a session id (issue 15) ---------------------- */
+
+START_TEST(test_ssg_70_01_v2_round_trip_carries_the_session_id)
+{
+    ssg_ring_t *ring = ring_of(KEY_A, NULL);
+    char sid[SSG_SID_LEN + 1], other[SSG_SID_LEN + 1];
+    ssg_result_t res;
+    char *tok;
+
+    ck_assert_int_eq(ssg_sid_new(sid), 0);
+    ck_assert_int_eq(ssg_sid_new(other), 0);
+    ck_assert_uint_eq(strlen(sid), SSG_SID_LEN);
+    ck_assert(strcmp(sid, other) != 0);
+    ck_assert(ssg_sid_valid(sid, strlen(sid)));
+    tok = ssg_sign_sid(pool, ring, "app-a", NOW, sid, "user=alice", 10);
+    ck_assert_ptr_nonnull(tok);
+    ck_assert(strncmp(tok, "v2.", 3) == 0);
+    ck_assert_ptr_nonnull(strstr(tok, sid));
+    memset(&res, 0x5a, sizeof(res));
+    ck_assert_status(verify_exact(ring, "app-a", NOW, 0, tok, strlen(tok), &res), SSG_OK, "v2");
+    ck_assert_int_eq(res.version, 2);
+    ck_assert_str_eq(res.sid, sid);
+    ck_assert_str_eq(res.payload, "user=alice");
+    /* the same payload and iat under another sid: another MAC */
+    ck_assert_str_ne(tok, ssg_sign_sid(pool, ring, "app-a", NOW, other, "user=alice", 10));
+    /* context binding as v1 */
+    ck_assert_status(verify_exact(ring, "app-b", NOW, 0, tok, strlen(tok), NULL), SSG_ERR_BAD_MAC,
+                     "context");
+}
+END_TEST
+
+START_TEST(test_ssg_70_02_v2_tampering_refused)
+{
+    ssg_ring_t *ring = ring_of(KEY_A, NULL);
+    char sid[SSG_SID_LEN + 1];
+    char *tok, *t;
+    const char *p;
+
+    ck_assert_int_eq(ssg_sid_new(sid), 0);
+    tok = ssg_sign_sid(pool, ring, "", NOW, sid, "user=alice", 10);
+    /* a sid character changed: bad MAC (or malformed if non-canonical) */
+    t = apr_pstrdup(pool, tok);
+    p = strstr(t, sid);
+    t[p - t] = t[p - t] == 'A' ? 'B' : 'A';
+    ck_assert(verify_exact(ring, "", NOW, 0, t, strlen(t), NULL) != SSG_OK);
+    /* relabelled as v1 with six fields, or the sid cut out as a v1 token */
+    t = apr_pstrdup(pool, tok);
+    t[1] = '1';
+    ck_assert_status(verify_exact(ring, "", NOW, 0, t, strlen(t), NULL), SSG_ERR_MALFORMED,
+                     "v1 label on six fields");
+    t = apr_pstrcat(pool, "v1", strchr(tok, '.'), NULL);
+    {
+        char *q = strstr(t, sid);
+        memmove(q, q + SSG_SID_LEN + 1, strlen(q + SSG_SID_LEN + 1) + 1);
+    }
+    ck_assert_status(verify_exact(ring, "", NOW, 0, t, strlen(t), NULL), SSG_ERR_BAD_MAC,
+                     "sid removed");
+    /* a sid of the wrong length or with a non-canonical last character */
+    ck_assert(!ssg_sid_valid("AAAAAAAAAAAAAAAAAAAAA", 21));
+    ck_assert(!ssg_sid_valid("AAAAAAAAAAAAAAAAAAAAAAA", 23));
+    ck_assert(!ssg_sid_valid("AAAAAAAAAAAAAAAAAAAAAB", 22));
+    ck_assert(ssg_sid_valid("AAAAAAAAAAAAAAAAAAAAAA", 22));
+    ck_assert_ptr_null(ssg_sign_sid(pool, ring, "", NOW, "AAAAAAAAAAAAAAAAAAAAAB", "u=1", 3));
+    /* a seventh field */
+    t = apr_pstrcat(pool, tok, ".x", NULL);
+    ck_assert_status(verify_exact(ring, "", NOW, 0, t, strlen(t), NULL), SSG_ERR_MALFORMED,
+                     "seventh field");
+}
+END_TEST
+
+START_TEST(test_ssg_70_03_v1_tokens_still_verify_with_their_own_id)
+{
+    ssg_ring_t *ring = ring_of(KEY_A, NULL);
+    ssg_result_t res;
+    char *tok = ssg_sign(pool, ring, "", NOW, "user=alice", 10);
+
+    ck_assert(strncmp(tok, "v1.", 3) == 0);
+    ck_assert_status(verify_exact(ring, "", NOW, 0, tok, strlen(tok), &res), SSG_OK, "v1");
+    ck_assert_int_eq(res.version, 1);
+    /* a v1 token's id: the first 22 characters of its MAC field */
+    ck_assert_str_eq(res.sid, apr_pstrndup(pool, strrchr(tok, '.') + 1, SSG_SID_LEN));
+}
+END_TEST
+
 /* ---- ssg_60: vectors from the Python reference -------------------------- */
 
 struct vector {
@@ -1532,6 +1616,11 @@ static Suite *ssg_suite(void)
     tc = tcase(s, "ssg_60_vectors");
     tcase_add_loop_test(tc, test_ssg_60_01_vector_signs_and_verifies_exactly,
                         0, NVECTORS);
+
+    tc = tcase(s, "ssg_70_token_v2");
+    tcase_add_test(tc, test_ssg_70_01_v2_round_trip_carries_the_session_id);
+    tcase_add_test(tc, test_ssg_70_02_v2_tampering_refused);
+    tcase_add_test(tc, test_ssg_70_03_v1_tokens_still_verify_with_their_own_id);
 
     tc = tcase(s, "ssg_90_sign_bounds");
     tcase_add_test(tc, test_ssg_90_01_sign_never_returns_a_token_verify_refuses);

@@ -1,0 +1,488 @@
+/*
+ * ssg_revocation.c - sessions that can be taken back: revocation records in
+ * an httpd socache (shmcb on one host; redis or memcache for a fleet), a
+ * bounded per-child memory of recent answers, and the outage policy.
+ *
+ * Records (keys prefixed "ssg:"; values are short decimal strings):
+ *   s:<session id>      the session is revoked (logout), until its tokens
+ *                       could no longer verify anyway
+ *   u:<sha256(user)>    sessions of the user issued at or before T (seconds)
+ *                       are revoked (session-sign-revoke)
+ *   marker              written by the first node; a cache that answers
+ *                       "not found" for it is down or lost its state. The
+ *                       redis and memcache providers answer "not found" for
+ *                       every key while they consider a server dead, so a
+ *                       lookup round that finds no record also asks for the
+ *                       marker before it says "not revoked".
+ * A child asks the cache about one session or user at most once per
+ * SessionSignRevocationInterval; its memory holds a fixed number of slots,
+ * so a flood of distinct ids cannot grow it, and only ids of tokens whose
+ * MAC verified are ever looked up.
+ */
+#include "ssg_private.h"
+
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "util_mutex.h"
+
+#include "apr_atomic.h"
+#include "apr_hash.h"
+#include "apr_shm.h"
+#include "apr_thread_mutex.h"
+
+APLOG_USE_MODULE(session_sign);
+
+#define SSG_RV_NAMESPACE   "mod_session_sign-revocation"
+#define SSG_RV_MUTEX       "session-sign-revocation"
+#define SSG_RV_MARKER      "ssg:marker"
+#define SSG_RV_SLOTS       4096
+#define SSG_RV_USER_SLOTS  1024
+#define SSG_RV_KEY_MAX     80
+#define SSG_RV_REINIT_RING 16
+
+typedef struct {
+    apr_uint64_t hash;
+    char key[SSG_RV_KEY_MAX];
+    apr_time_t checked;
+    apr_int64_t value; /* sid: 1 revoked, 0 not; user: T, or -1 none */
+} ssg_rv_slot_t;
+
+typedef struct {
+    apr_thread_mutex_t *lock;
+    ssg_rv_slot_t sids[SSG_RV_SLOTS];
+    ssg_rv_slot_t users[SSG_RV_USER_SLOTS];
+    apr_time_t marker_checked;       /* the last round that found the marker */
+    ap_socache_instance_t *instance; /* this child's instance (renewed in outages) */
+    apr_pool_t *ring[SSG_RV_REINIT_RING];
+    unsigned ring_next;
+    apr_time_t last_reinit;
+} ssg_rv_child_t;
+
+/* shared by the children of one node (anonymous shm, made before the fork) */
+typedef struct {
+    apr_uint32_t down;        /* 1 while the cache is down */
+    apr_uint32_t marker_seen; /* the marker was found once */
+} ssg_rv_shared_t;
+
+static apr_global_mutex_t *ssg_rv_mutex = NULL;
+static ssg_rv_shared_t *ssg_rv_shared = NULL;
+static ssg_rv_child_t *ssg_rv_child = NULL;
+
+/* ------------------------------------------------------------------ */
+/* configuration                                                       */
+
+const char *ssg_revocation_set_cache(cmd_parms *cmd, ssg_srv_conf *sc, const char *arg)
+{
+    const char *sep = strchr(arg, ':');
+    const char *name = sep ? apr_pstrmemdup(cmd->pool, arg, (apr_size_t)(sep - arg)) : arg;
+    const char *args = sep ? sep + 1 : "";
+    const char *err;
+
+    sc->rv_provider =
+        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
+    if (!sc->rv_provider) {
+        return apr_psprintf(cmd->pool,
+                            "SessionSignRevocationCache: the socache provider '%s' is not "
+                            "loaded; add LoadModule socache_%s_module "
+                            "modules/mod_socache_%s.so before this line (shmcb, redis, "
+                            "memcache, dbm)",
+                            name, name, name);
+    }
+    err = sc->rv_provider->create(&sc->rv_instance, args, cmd->temp_pool, cmd->pool);
+    if (err) {
+        return apr_psprintf(cmd->pool, "SessionSignRevocationCache %s: %s", arg, err);
+    }
+    sc->rv_spec = arg;
+    sc->rv_args = args;
+    return NULL;
+}
+
+static struct ap_socache_hints ssg_rv_hints = {SSG_RV_KEY_MAX, 16, 60 * APR_USEC_PER_SEC};
+
+static apr_status_t ssg_rv_destroy(void *data)
+{
+    ssg_srv_conf *sc = data;
+
+    if (sc->rv_instance && sc->rv_inited) {
+        sc->rv_provider->destroy(sc->rv_instance, sc->rv_server);
+        sc->rv_inited = 0;
+    }
+    return APR_SUCCESS;
+}
+
+int ssg_revocation_pre_config(apr_pool_t *pconf)
+{
+    return ap_mutex_register(pconf, SSG_RV_MUTEX, NULL, APR_LOCK_DEFAULT, 0) == APR_SUCCESS
+               ? OK
+               : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+int ssg_revocation_post_config(apr_pool_t *pconf, server_rec *base)
+{
+    server_rec *s;
+    apr_shm_t *shm;
+    int any = 0, notmpsafe = 0;
+    apr_status_t rv;
+
+    /* a virtual host without the directive shares the main server's instance */
+    apr_hash_t *done = apr_hash_make(pconf);
+
+    for (s = base; s; s = s->next) {
+        ssg_srv_conf *sc = ap_get_module_config(s->module_config, &session_sign_module);
+        if (!sc->rv_instance) {
+            continue;
+        }
+        if (apr_hash_get(done, &sc->rv_instance, sizeof(sc->rv_instance))) {
+            sc->rv_inited = 1;
+            continue;
+        }
+        sc->rv_server = s;
+        rv = sc->rv_provider->init(sc->rv_instance, SSG_RV_NAMESPACE, &ssg_rv_hints, s, pconf);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                         "SSG0075: SessionSignRevocationCache %s: cannot initialise it",
+                         sc->rv_spec);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        sc->rv_inited = 1;
+        apr_hash_set(done, &sc->rv_instance, sizeof(sc->rv_instance), sc);
+        apr_pool_cleanup_register(pconf, sc, ssg_rv_destroy, apr_pool_cleanup_null);
+        any = 1;
+        notmpsafe |= (sc->rv_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
+    }
+    if (!any) {
+        return OK;
+    }
+    if (notmpsafe) {
+        rv = ap_global_mutex_create(&ssg_rv_mutex, NULL, SSG_RV_MUTEX, NULL, base, pconf, 0);
+        if (rv != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    if (apr_shm_create(&shm, sizeof(ssg_rv_shared_t), NULL, pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, base,
+                     "SSG0076: cannot create the shared memory of the revocation cache");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ssg_rv_shared = apr_shm_baseaddr_get(shm);
+    memset(ssg_rv_shared, 0, sizeof(*ssg_rv_shared));
+    return OK;
+}
+
+void ssg_revocation_child_init(apr_pool_t *p, server_rec *s)
+{
+    if (!ssg_rv_shared) {
+        return;
+    }
+    if (ssg_rv_mutex) {
+        apr_global_mutex_child_init(&ssg_rv_mutex, apr_global_mutex_lockfile(ssg_rv_mutex), p);
+    }
+    ssg_rv_child = apr_pcalloc(p, sizeof(*ssg_rv_child));
+    apr_thread_mutex_create(&ssg_rv_child->lock, APR_THREAD_MUTEX_DEFAULT, p);
+    (void)s;
+}
+
+/* ------------------------------------------------------------------ */
+/* the cache                                                           */
+
+static ap_socache_instance_t *ssg_rv_instance(const ssg_srv_conf *sc)
+{
+    /* a child renews its instance of a networked cache in an outage (see
+     * ssg_rv_renew); one server's cache is the one it renews */
+    return (ssg_rv_child && ssg_rv_child->instance) ? ssg_rv_child->instance : sc->rv_instance;
+}
+
+static apr_status_t ssg_rv_get(const ssg_srv_conf *sc, server_rec *s, const char *key, char *out,
+                               unsigned int *outlen, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (ssg_rv_mutex) {
+        apr_global_mutex_lock(ssg_rv_mutex);
+    }
+    rv = sc->rv_provider->retrieve(ssg_rv_instance(sc), s, (const unsigned char *)key,
+                                   (unsigned int)strlen(key), (unsigned char *)out, outlen, p);
+    if (ssg_rv_mutex) {
+        apr_global_mutex_unlock(ssg_rv_mutex);
+    }
+    return rv;
+}
+
+static apr_status_t ssg_rv_put(const ssg_srv_conf *sc, server_rec *s, const char *key,
+                               apr_time_t expiry, const char *val, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (ssg_rv_mutex) {
+        apr_global_mutex_lock(ssg_rv_mutex);
+    }
+    rv = sc->rv_provider->store(ssg_rv_instance(sc), s, (const unsigned char *)key,
+                                (unsigned int)strlen(key), expiry, (unsigned char *)val,
+                                (unsigned int)strlen(val), p);
+    if (ssg_rv_mutex) {
+        apr_global_mutex_unlock(ssg_rv_mutex);
+    }
+    return rv;
+}
+
+/* The redis and memcache clients retry a server they marked dead only every
+ * 5 s; in an outage a child makes itself a fresh instance at most once a
+ * second, so it sees the cache come back within about a second. The old
+ * instances' pools are kept in a ring and freed 16 renewals later, long
+ * after any request that used them. Never for shmcb (its memory is the
+ * parent's). */
+static void ssg_rv_renew(const ssg_srv_conf *sc, server_rec *s, apr_time_t now)
+{
+    ssg_rv_child_t *c = ssg_rv_child;
+    ap_socache_instance_t *inst = NULL;
+    apr_pool_t *pool, *tmp;
+
+    if (!c || !strncmp(sc->rv_provider->name, "shmcb", 5) ||
+        now - c->last_reinit < apr_time_from_sec(1)) {
+        return;
+    }
+    apr_thread_mutex_lock(c->lock);
+    if (now - c->last_reinit < apr_time_from_sec(1)) {
+        apr_thread_mutex_unlock(c->lock);
+        return;
+    }
+    c->last_reinit = now;
+    if (c->ring[c->ring_next % SSG_RV_REINIT_RING]) {
+        apr_pool_destroy(c->ring[c->ring_next % SSG_RV_REINIT_RING]);
+    }
+    apr_pool_create(&pool, NULL);
+    apr_pool_create(&tmp, pool);
+    if (sc->rv_provider->create(&inst, sc->rv_args, tmp, pool) == NULL &&
+        sc->rv_provider->init(inst, SSG_RV_NAMESPACE, &ssg_rv_hints, s, pool) == APR_SUCCESS) {
+        c->instance = inst;
+    }
+    c->ring[c->ring_next++ % SSG_RV_REINIT_RING] = pool;
+    apr_thread_mutex_unlock(c->lock);
+}
+
+static void ssg_rv_down(request_rec *r, const ssg_srv_conf *sc, apr_status_t rv)
+{
+    if (apr_atomic_cas32(&ssg_rv_shared->down, 1, 0) == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "SSG0070: revocation cache %s cannot be reached; sessions that "
+                      "cannot be checked are %s until it answers again",
+                      sc->rv_spec, sc->rv_allow == 1 ? "allowed" : "refused with 503");
+    }
+    ssg_rv_renew(sc, r->server, apr_time_now());
+}
+
+static void ssg_rv_up(request_rec *r, const ssg_srv_conf *sc)
+{
+    if (apr_atomic_cas32(&ssg_rv_shared->down, 0, 1) == 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "SSG0071: revocation cache %s answers again",
+                      sc->rv_spec);
+    }
+}
+
+/* Is the cache up and holding its marker? Writes the marker where missing. */
+static apr_status_t ssg_rv_marker(request_rec *r, const ssg_srv_conf *sc)
+{
+    char buf[16];
+    unsigned int len = sizeof(buf) - 1;
+    apr_status_t rv = ssg_rv_get(sc, r->server, SSG_RV_MARKER, buf, &len, r->pool);
+
+    if (rv == APR_SUCCESS) {
+        apr_atomic_set32(&ssg_rv_shared->marker_seen, 1);
+        return APR_SUCCESS;
+    }
+    if (rv != APR_NOTFOUND) {
+        return rv;
+    }
+    rv = ssg_rv_put(sc, r->server, SSG_RV_MARKER, apr_time_now() + apr_time_from_sec(86400 * 30),
+                    "1", r->pool);
+    if (rv == APR_SUCCESS && apr_atomic_cas32(&ssg_rv_shared->marker_seen, 1, 1) == 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "SSG0072: revocation cache %s lost its records (restarted empty?); "
+                      "sessions revoked before are valid again until they expire",
+                      sc->rv_spec);
+    }
+    apr_atomic_set32(&ssg_rv_shared->marker_seen, 1);
+    return rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* the per-child memory                                                */
+
+static apr_uint64_t ssg_rv_hash(const char *s)
+{
+    apr_uint64_t h = 1469598103934665603ULL;
+
+    while (*s) {
+        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* @return 1 and *value if key was checked within the interval */
+static int ssg_rv_recall(ssg_rv_slot_t *tab, unsigned n, const char *key, apr_time_t now,
+                         apr_interval_time_t interval, apr_int64_t *value)
+{
+    apr_uint64_t h = ssg_rv_hash(key);
+    ssg_rv_slot_t *e = &tab[h % n];
+    int hit;
+
+    apr_thread_mutex_lock(ssg_rv_child->lock);
+    hit = e->hash == h && e->checked && now - e->checked < interval && !strcmp(e->key, key);
+    if (hit) {
+        *value = e->value;
+    }
+    apr_thread_mutex_unlock(ssg_rv_child->lock);
+    return hit;
+}
+
+static void ssg_rv_remember(ssg_rv_slot_t *tab, unsigned n, const char *key, apr_time_t now,
+                            apr_int64_t value)
+{
+    apr_uint64_t h = ssg_rv_hash(key);
+    ssg_rv_slot_t *e = &tab[h % n];
+
+    apr_thread_mutex_lock(ssg_rv_child->lock);
+    e->hash = h;
+    apr_cpystrn(e->key, key, sizeof(e->key));
+    e->checked = now;
+    e->value = value;
+    apr_thread_mutex_unlock(ssg_rv_child->lock);
+}
+
+static const char *ssg_rv_user_key(apr_pool_t *p, const char *user)
+{
+    return apr_pstrcat(p, "ssg:u:", ssg_digest_hex(p, user, strlen(user)), NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* the check                                                           */
+
+int ssg_revocation_enabled(request_rec *r)
+{
+    ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
+    return sc->rv_instance && ssg_rv_shared && ssg_rv_child;
+}
+
+/* A user's revocation time T, or -1: from memory or the cache. */
+static apr_status_t ssg_rv_user_time(request_rec *r, const ssg_srv_conf *sc, const char *user,
+                                     apr_time_t now, int fresh_only, apr_int64_t *t)
+{
+    const char *ukey = ssg_rv_user_key(r->pool, user);
+    char buf[32];
+    unsigned int len = sizeof(buf) - 1;
+    apr_status_t rv;
+
+    if (!fresh_only &&
+        ssg_rv_recall(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, now, sc->rv_interval, t)) {
+        return APR_SUCCESS;
+    }
+    rv = ssg_rv_get(sc, r->server, ukey, buf, &len, r->pool);
+    if (rv == APR_SUCCESS) {
+        buf[len < sizeof(buf) ? len : sizeof(buf) - 1] = '\0';
+        *t = apr_atoi64(buf);
+    }
+    else if (rv == APR_NOTFOUND) {
+        *t = -1;
+    }
+    else {
+        return rv;
+    }
+    ssg_rv_remember(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, now, *t);
+    return APR_SUCCESS;
+}
+
+int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_int64_t iat)
+{
+    ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
+    apr_time_t now = apr_time_now();
+    apr_int64_t revoked = 0, t = -1;
+    int have_sid, have_user = 1;
+    const char *skey = apr_pstrcat(r->pool, "ssg:s:", sid, NULL);
+    char buf[32];
+    unsigned int len = sizeof(buf) - 1;
+    apr_status_t rv = APR_SUCCESS;
+
+    have_sid =
+        ssg_rv_recall(ssg_rv_child->sids, SSG_RV_SLOTS, skey, now, sc->rv_interval, &revoked);
+    if (user) {
+        const char *ukey = ssg_rv_user_key(r->pool, user);
+        have_user =
+            ssg_rv_recall(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, now, sc->rv_interval, &t);
+    }
+    if (have_sid && have_user) {
+        return (revoked || (user && t >= iat)) ? SESSION_SIGN_REVOKED : SESSION_SIGN_VERIFIED;
+    }
+    /* one round trip of lookups: the marker first (a cache that has lost
+     * it, or is down, cannot say "not revoked") */
+    rv = ssg_rv_marker(r, sc);
+    if (rv == APR_SUCCESS && !have_sid) {
+        rv = ssg_rv_get(sc, r->server, skey, buf, &len, r->pool);
+        if (rv == APR_SUCCESS || rv == APR_NOTFOUND) {
+            revoked = rv == APR_SUCCESS;
+            ssg_rv_remember(ssg_rv_child->sids, SSG_RV_SLOTS, skey, now, revoked);
+            rv = APR_SUCCESS;
+        }
+    }
+    if (rv == APR_SUCCESS && !have_user) {
+        rv = ssg_rv_user_time(r, sc, user, now, 1, &t);
+    }
+    if (rv != APR_SUCCESS) {
+        ssg_rv_down(r, sc, rv);
+        return SESSION_SIGN_UNAVAILABLE;
+    }
+    ssg_rv_up(r, sc);
+    return (revoked || (user && t >= iat)) ? SESSION_SIGN_REVOKED : SESSION_SIGN_VERIFIED;
+}
+
+int ssg_revocation_allows_outage(request_rec *r)
+{
+    ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
+    return sc->rv_allow == 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* the writes                                                          */
+
+apr_status_t ssg_revocation_revoke_session(request_rec *r, const char *sid, apr_time_t until)
+{
+    ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
+    const char *skey = apr_pstrcat(r->pool, "ssg:s:", sid, NULL);
+    apr_status_t rv = ssg_rv_put(sc, r->server, skey, until, "1", r->pool);
+
+    if (rv == APR_SUCCESS) {
+        ssg_rv_remember(ssg_rv_child->sids, SSG_RV_SLOTS, skey, apr_time_now(), 1);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SSG0073: session %.6s... revoked", sid);
+    }
+    else {
+        ssg_rv_down(r, sc, rv);
+    }
+    return rv;
+}
+
+apr_status_t ssg_revocation_revoke_user(request_rec *r, const char *user, apr_int64_t t,
+                                        apr_time_t until)
+{
+    ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
+    const char *ukey = ssg_rv_user_key(r->pool, user);
+    apr_status_t rv = ssg_rv_put(sc, r->server, ukey, until,
+                                 apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t), r->pool);
+
+    if (rv == APR_SUCCESS) {
+        ssg_rv_remember(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, apr_time_now(), t);
+    }
+    else {
+        ssg_rv_down(r, sc, rv);
+    }
+    return rv;
+}
+
+apr_int64_t ssg_revocation_user_since(request_rec *r, const char *user)
+{
+    ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
+    apr_int64_t t = -1;
+
+    if (ssg_rv_user_time(r, sc, user, apr_time_now(), 1, &t) != APR_SUCCESS) {
+        return -1;
+    }
+    return t;
+}
