@@ -212,10 +212,52 @@ static int ssg_see_other(request_rec *r, const char *to)
     return HTTP_SEE_OTHER;
 }
 
+/* The urlencoded form body of r, or the status to answer (415, 400). */
+static int ssg_read_form(request_rec *r, apr_array_header_t **pairs)
+{
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+
+    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) ||
+        (ct[33] && ct[33] != ';' && ct[33] != ' ')) {
+        return HTTP_UNSUPPORTED_MEDIA_TYPE;
+    }
+    *pairs = NULL;
+    if (ap_parse_form_data(r, NULL, pairs, -1, SSG_MAX_FORM_BODY) != OK || !*pairs) {
+        return HTTP_BAD_REQUEST;
+    }
+    return OK;
+}
+
+/* One form field's value into *slot (NUL-terminated, from r->pool).
+ * @return OK, or 400 for a field given twice, too long or holding a NUL */
+static int ssg_form_value(request_rec *r, ap_form_pair_t *pair, apr_off_t max, const char **slot)
+{
+    apr_off_t len;
+    apr_size_t size;
+    char *buf;
+
+    if (*slot) {
+        return HTTP_BAD_REQUEST; /* a field given twice */
+    }
+    apr_brigade_length(pair->value, 1, &len);
+    if (len < 0 || len > max) {
+        return HTTP_BAD_REQUEST;
+    }
+    size = (apr_size_t)len;
+    buf = apr_palloc(r->pool, size + 1);
+    apr_brigade_flatten(pair->value, buf, &size);
+    buf[size] = '\0';
+    if (strlen(buf) != size) {
+        return HTTP_BAD_REQUEST; /* embedded NUL */
+    }
+    *slot = buf;
+    return OK;
+}
+
 int ssg_login_handler(request_rec *r)
 {
     ssg_dir_conf *conf;
-    const char *ret, *user = NULL, *pass = NULL, *ct;
+    const char *ret, *user = NULL, *pass = NULL;
     int bad, rv;
 
     if (!r->handler || strcmp(r->handler, SSG_LOGIN_HANDLER)) {
@@ -250,20 +292,11 @@ int ssg_login_handler(request_rec *r)
                           "SSG0035: cross-origin login POST refused: 403");
             return HTTP_FORBIDDEN;
         }
-        ct = apr_table_get(r->headers_in, "Content-Type");
-        if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) ||
-            (ct[33] && ct[33] != ';' && ct[33] != ' ')) {
-            return HTTP_UNSUPPORTED_MEDIA_TYPE;
-        }
-        rv = ap_parse_form_data(r, NULL, &pairs, -1, SSG_MAX_FORM_BODY);
-        if (rv != OK || !pairs) {
-            return HTTP_BAD_REQUEST;
+        if ((rv = ssg_read_form(r, &pairs)) != OK) {
+            return rv;
         }
         for (i = 0; i < pairs->nelts; i++) {
             ap_form_pair_t *pair = &((ap_form_pair_t *)pairs->elts)[i];
-            apr_off_t len;
-            apr_size_t size;
-            char *buf;
             const char **slot = NULL;
 
             if (!strcmp(pair->name, uf)) {
@@ -278,21 +311,9 @@ int ssg_login_handler(request_rec *r)
             if (!slot) {
                 continue;
             }
-            if (*slot) {
-                return HTTP_BAD_REQUEST; /* a field given twice */
+            if ((rv = ssg_form_value(r, pair, SSG_MAX_FORM_BODY, slot)) != OK) {
+                return rv;
             }
-            apr_brigade_length(pair->value, 1, &len);
-            if (len < 0 || len > SSG_MAX_FORM_BODY) {
-                return HTTP_BAD_REQUEST;
-            }
-            size = (apr_size_t)len;
-            buf = apr_palloc(r->pool, size + 1);
-            apr_brigade_flatten(pair->value, buf, &size);
-            buf[size] = '\0';
-            if (strlen(buf) != size) {
-                return HTTP_BAD_REQUEST; /* embedded NUL */
-            }
-            *slot = buf;
         }
         if (form_ret) {
             ssg_return_e rs = ssg_return_path_check(form_ret, strlen(form_ret));
@@ -436,7 +457,7 @@ int ssg_revoke_handler(request_rec *r)
 {
     ssg_dir_conf *conf;
     apr_array_header_t *pairs = NULL;
-    const char *ct, *user = NULL;
+    const char *user = NULL;
     apr_int64_t now, until;
     int i, rv;
 
@@ -457,39 +478,14 @@ int ssg_revoke_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "SSG0044: cross-origin revoke refused: 403");
         return HTTP_FORBIDDEN;
     }
-    ct = apr_table_get(r->headers_in, "Content-Type");
-    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) ||
-        (ct[33] && ct[33] != ';' && ct[33] != ' ')) {
-        return HTTP_UNSUPPORTED_MEDIA_TYPE;
-    }
-    rv = ap_parse_form_data(r, NULL, &pairs, -1, SSG_MAX_FORM_BODY);
-    if (rv != OK || !pairs) {
-        return HTTP_BAD_REQUEST;
+    if ((rv = ssg_read_form(r, &pairs)) != OK) {
+        return rv;
     }
     for (i = 0; i < pairs->nelts; i++) {
         ap_form_pair_t *pair = &((ap_form_pair_t *)pairs->elts)[i];
-        apr_off_t len;
-        apr_size_t size;
-        char *buf;
-
-        if (strcmp(pair->name, "user") != 0) {
-            continue;
+        if (!strcmp(pair->name, "user") && (rv = ssg_form_value(r, pair, 256, &user)) != OK) {
+            return rv;
         }
-        if (user) {
-            return HTTP_BAD_REQUEST; /* given twice */
-        }
-        apr_brigade_length(pair->value, 1, &len);
-        if (len < 1 || len > 256) {
-            return HTTP_BAD_REQUEST;
-        }
-        size = (apr_size_t)len;
-        buf = apr_palloc(r->pool, size + 1);
-        apr_brigade_flatten(pair->value, buf, &size);
-        buf[size] = '\0';
-        if (strlen(buf) != size) {
-            return HTTP_BAD_REQUEST;
-        }
-        user = buf;
     }
     if (!user || !*user) {
         return HTTP_BAD_REQUEST;

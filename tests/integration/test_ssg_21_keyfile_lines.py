@@ -12,6 +12,7 @@ import pytest
 
 import support
 from test_ssg_00_common import *  # noqa: F401,F403
+from test_ssg_20_keys import _refused
 
 BOM = "\ufeff"
 COMMENT = "# /etc/apache2/session-sign.keys"
@@ -24,14 +25,6 @@ def _site_with_keyfile(httpd, text, raw=None):
     p.write_bytes(raw if raw is not None else text.encode("utf-8"))
     os.chmod(p, 0o600)
     return h, p
-
-
-def _refused(h):
-    t = h.configtest()
-    out = t.stderr + t.stdout
-    assert t.returncode != 0, out
-    assert "Syntax OK" not in out
-    return out
 
 
 def test_ssg_21_01_bom_before_the_first_comment_is_refused_naming_file_and_line(httpd):
