@@ -377,7 +377,7 @@ int ssg_login_handler(request_rec *r)
 
 /* With a revocation cache, logout revokes the session's id until the
  * latest moment any token of it could verify: its absolute lifetime, or
- * its SessionMaxAge expiry from now, plus the clock skew; 30 days where
+ * its SessionMaxAge expiry from now, plus the clock skew; 29 days where
  * neither bounds it. */
 static apr_status_t ssg_logout_revoke(request_rec *r, session_rec *z)
 {
@@ -395,7 +395,7 @@ static apr_status_t ssg_logout_revoke(request_rec *r, session_rec *z)
         until = now + z->maxage;
     }
     if (!until) {
-        until = now + 30 * 86400;
+        until = now + 29 * 86400;
     }
     until += SSG_CLOCK_SKEW;
     return ssg_revocation_revoke_session(r, st->sid, apr_time_from_sec(until));
@@ -493,9 +493,9 @@ int ssg_revoke_handler(request_rec *r)
     conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
     now = apr_time_sec(apr_time_now());
     /* as long as any session issued before now could still verify: the
-     * longer of this scope's absolute lifetime and 30 days */
+     * longer of this scope's absolute lifetime and 29 days */
     until =
-        now + (conf->max_lifetime > 30 * 86400 ? conf->max_lifetime : 30 * 86400) + SSG_CLOCK_SKEW;
+        now + (conf->max_lifetime > 29 * 86400 ? conf->max_lifetime : 29 * 86400) + SSG_CLOCK_SKEW;
     if (ssg_revocation_revoke_user(r, user, now, apr_time_from_sec(until)) != APR_SUCCESS) {
         apr_table_setn(r->err_headers_out, "Retry-After", "5");
         return HTTP_SERVICE_UNAVAILABLE;

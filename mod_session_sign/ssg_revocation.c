@@ -293,7 +293,7 @@ static apr_status_t ssg_rv_marker(request_rec *r, const ssg_srv_conf *sc)
     if (rv != APR_NOTFOUND) {
         return rv;
     }
-    rv = ssg_rv_put(sc, r->server, SSG_RV_MARKER, apr_time_now() + apr_time_from_sec(86400 * 30),
+    rv = ssg_rv_put(sc, r->server, SSG_RV_MARKER, apr_time_now() + apr_time_from_sec(86400 * 29),
                     "1", r->pool);
     if (rv == APR_SUCCESS && apr_atomic_cas32(&ssg_rv_shared->marker_seen, 1, 1) == 1) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
@@ -307,6 +307,12 @@ static apr_status_t ssg_rv_marker(request_rec *r, const ssg_srv_conf *sc)
 
 /* ------------------------------------------------------------------ */
 /* the per-child memory                                                */
+
+/* SessionSignRevocationInterval; the main server's record is never merged */
+static apr_interval_time_t ssg_rv_interval(const ssg_srv_conf *sc)
+{
+    return sc->rv_interval >= 0 ? sc->rv_interval : apr_time_from_sec(1);
+}
 
 static apr_uint64_t ssg_rv_hash(const char *s)
 {
@@ -373,7 +379,7 @@ static apr_status_t ssg_rv_user_time(request_rec *r, const ssg_srv_conf *sc, con
     apr_status_t rv;
 
     if (!fresh_only &&
-        ssg_rv_recall(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, now, sc->rv_interval, t)) {
+        ssg_rv_recall(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, now, ssg_rv_interval(sc), t)) {
         return APR_SUCCESS;
     }
     rv = ssg_rv_get(sc, r->server, ukey, buf, &len, r->pool);
@@ -403,11 +409,11 @@ int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_
     apr_status_t rv = APR_SUCCESS;
 
     have_sid =
-        ssg_rv_recall(ssg_rv_child->sids, SSG_RV_SLOTS, skey, now, sc->rv_interval, &revoked);
+        ssg_rv_recall(ssg_rv_child->sids, SSG_RV_SLOTS, skey, now, ssg_rv_interval(sc), &revoked);
     if (user) {
         const char *ukey = ssg_rv_user_key(r->pool, user);
-        have_user =
-            ssg_rv_recall(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, now, sc->rv_interval, &t);
+        have_user = ssg_rv_recall(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, now,
+                                  ssg_rv_interval(sc), &t);
     }
     if (have_sid && have_user) {
         return (revoked || (user && t >= iat)) ? SESSION_SIGN_REVOKED : SESSION_SIGN_VERIFIED;

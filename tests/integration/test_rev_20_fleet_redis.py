@@ -1,0 +1,161 @@
+"""Issue 15 point 6: a fleet. Three private httpd nodes on loopback share one
+key and one real Redis (Debian's redis-server on a free port, its own data
+directory, stopped after). A cookie minted at node A passes at B and C;
+logout at A refuses it at B and C within the interval; revoke-user at C
+refuses bob's sessions at A and B and leaves alice's alone; Redis killed:
+deny (503 + Retry-After, also on a handshake) and allow, one SSG0070 line
+per node; Redis back: recovery within 2 s without restarting httpd; Redis
+restarted empty: noticed (SSG0072) and its revocations forgotten."""
+import time
+
+import pytest
+
+import stores
+import support
+from test_ssg_00_common import *  # noqa: F401,F403
+from test_rev_05_shmcb_core import _server, _login, _revoke
+
+WS_HEADERS = [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+              ("Sec-WebSocket-Version", "13"),
+              ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")]
+
+
+@pytest.fixture
+def redis(tmp_path):
+    r = stores.Redis(tmp_path / "redis").start()
+    yield r
+    r.stop()
+
+
+def _fleet(httpd, store, n=3, extra="", backend=None):
+    top = "SessionSignRevocationCache %s\n%s" % (store.spec(), extra)
+    mod = "socache_redis" if store.name == "redis" else "socache_memcache"
+    nodes = [_server(httpd, backend, top=top, modules=(mod,)) for _ in range(n)]
+    for h in nodes:
+        h.ack("SSG0070", "SSG0071", "SSG0072", "SSG0074", "AH03474", "AH03475", "AH03476",
+              "AH03477", "AH03478", "AH03479", "AH03480", "AH03481", "AH03482", "AH03483",
+              "AH03484", "AH03485", "AH03486", "AH03487", "AH03488", "AH03489",
+              r"\[socache_redis:", r"\[socache_memcache:")
+    return nodes
+
+
+def _until(fn, timeout):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if fn():
+            return time.time() - t0
+        time.sleep(0.05)
+    return None
+
+
+def test_rev_20_01_a_cookie_minted_at_a_passes_at_b_and_c(httpd, redis):
+    a, b, c = _fleet(httpd, redis)
+    tok = _login(a, "alice")
+    for h in (a, b, c):
+        h.secret(tok)
+        st, hd, _ = send(h, "/app/", tok)
+        assert st == 200 and header(hd, "X-User") == "alice"
+
+
+def test_rev_20_02_logout_at_a_refuses_the_cookie_at_b_and_c_within_1s(httpd, redis):
+    a, b, c = _fleet(httpd, redis)
+    tok = _login(a, "alice")
+    for h in (b, c):
+        h.secret(tok)
+        assert send(h, "/app/", tok)[0] == 200      # B and C remember "not revoked"
+    assert send(a, "/logout", tok)[0] == 200
+    for h in (b, c):
+        took = _until(lambda: send(h, "/app/", tok)[0] == 401, 3.0)
+        assert took is not None and took <= 1.3, took
+
+
+def test_rev_20_03_revoke_user_at_c_refuses_bob_at_a_and_b_not_alice(httpd, redis):
+    a, b, c = _fleet(httpd, redis)
+    bob, alice = _login(a, "bob"), _login(b, "alice")
+    for h in (a, b, c):
+        h.secret(bob, alice)
+    st, _, body = _revoke(c)
+    assert st == 200
+    for h in (a, b):
+        assert _until(lambda: send(h, "/app/", bob)[0] == 401, 3.0) is not None
+        st, hd, _ = send(h, "/app/", alice)
+        assert st == 200 and header(hd, "X-User") == "alice"
+    bob2 = _login(a, "bob")
+    b.secret(bob2)
+    assert send(b, "/app/", bob2)[0] == 200
+
+
+def test_rev_20_04_redis_down_deny_is_503_never_401_or_101(httpd, redis, backend):
+    a, b = _fleet(httpd, redis, n=2, backend=backend)
+    tok = _login(a, "alice")
+    b.secret(tok)
+    assert send(b, "/app/", tok)[0] == 200
+    redis.kill()
+    time.sleep(1.1)                                  # past the interval
+    for h in (a, b):
+        for _ in range(5):
+            st, hd, _ = send(h, "/app/", tok)
+            assert st == 503 and header(hd, "Retry-After")
+        st, _, _ = get(h.port, "/ws/", [("Cookie", "session=" + tok),
+                                        ("Origin", "http://127.0.0.1:%d" % h.port)] + WS_HEADERS)
+        assert st == 503
+        assert h.wait_log("SSG0070: revocation cache redis:127.0.0.1:%d" % redis.port)
+        assert len(ssg_lines(h, "SSG0070")) == 1, ssg_lines(h, "SSG0070")
+    # Redis back (empty): recovery within 2 s, no restart of httpd
+    redis.start()
+    for h in (a, b):
+        took = _until(lambda: send(h, "/app/", tok)[0] == 200, 4.0)
+        assert took is not None and took <= 2.0, took
+        assert h.wait_log("SSG0071")
+
+
+def test_rev_20_05_redis_down_allow_passes_and_says_so(httpd, redis):
+    a, = _fleet(httpd, redis, n=1, extra="SessionSignRevocationUnavailable allow\n"
+                                          "LogLevel warn session_sign:info\n")
+    tok = _login(a, "alice")
+    redis.kill()
+    time.sleep(1.1)
+    for _ in range(3):
+        st, hd, _ = send(a, "/app/", tok)
+        assert st == 200 and header(hd, "X-User") == "alice"
+    assert a.wait_log("SSG0074: revocation cache down")
+    assert len(ssg_lines(a, "SSG0070")) == 1
+
+
+def test_rev_20_06_redis_restarted_empty_forgets_and_says_so(httpd, redis):
+    a, = _fleet(httpd, redis, n=1)
+    tok = _login(a, "alice")
+    assert send(a, "/logout", tok)[0] == 200
+    assert send(a, "/app/", tok)[0] == 401
+    redis.restart()
+    ok = _until(lambda: send(a, "/app/", tok)[0] == 200, 8.0)
+    assert ok is not None                            # documented: revocations are lost
+    assert a.wait_log("SSG0072: revocation cache .* lost its records")
+
+
+def test_rev_20_07_redis_operations_per_child_stay_bounded(httpd, redis):
+    """Steady GETs on one cookie: the node asks Redis about it at most once
+    per interval (three commands a round: marker, session, user)."""
+    a, = _fleet(httpd, redis, n=1)
+    tok = _login(a, "alice")
+    before = redis.commands()
+    t0 = time.time()
+    n = 0
+    while time.time() - t0 < 3.0:
+        assert send(a, "/app/", tok)[0] == 200
+        n += 1
+    per_s = (redis.commands() - before) / (time.time() - t0)
+    assert n > 50
+    assert per_s <= 5 * 3, per_s                     # at most 3 children x 3 commands
+
+
+def test_rev_20_08_forged_or_unknown_ids_never_reach_redis(httpd, redis):
+    a, = _fleet(httpd, redis, n=1)
+    before = redis.commands()
+    for i in range(50):
+        bad = support.mint("user=alice", key=KEY2, version=2) if hasattr(support, "_v2") \
+            else support.mint("user=mallory", key=KEY2)
+        a.secret(bad)
+        assert send(a, "/app/", bad)[0] == 401
+    a.ack("SSG0001")
+    assert redis.commands() - before <= 2            # nothing per forged token
