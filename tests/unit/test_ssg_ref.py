@@ -388,6 +388,42 @@ def test_ssg_ref_60_03_c_unit_test_holds_the_same_vectors():
     assert make_vectors.c_table(make_vectors.vectors()) in c_source
 
 
+def test_ssg_ref_60_04_v2_vectors_carry_their_fixed_sids():
+    with open(VECTORS_JSON) as f:
+        vecs = json.load(f)
+    v1 = [v for v in vecs if v["token"].startswith("v1.")]
+    v2 = [v for v in vecs if v["token"].startswith("v2.")]
+    assert vecs == v1 + v2 and len(v1) == len(make_vectors.vectors())
+    assert all("sid" not in v for v in v1)
+    assert v2 == make_vectors.vectors_v2()
+    assert {v["sid"] for v in v2} == {ssg_ref.sid_encode(s) for s in make_vectors.SIDS}
+    assert v2[0]["sid"] == "AAECAwQFBgcICQoLDA0ODw"      # bytes 0x00..0x0f
+    for key in ("secret", "context", "payload", "iat"):
+        assert {v[key] for v in v2} == {v[key] for v in v1}, key
+    for v in v2:
+        assert ssg_ref.kid(v["secret"]) == v["kid"]
+        fields = v["token"].split(".")
+        assert len(fields) == 6 and fields[3] == v["sid"]
+        assert ssg_ref.verify_sid([v["secret"]], v["context"], v["token"], v["iat"]) == \
+            (OK, v["payload"].encode(), v["iat"], 0, v["sid"])
+    # the same inputs as v1's first vector, another MAC: the version and the
+    # sid are inside it
+    a, b = v1[0], v2[0]
+    assert [a[k] for k in ("secret", "context", "iat", "payload")] == \
+        [b[k] for k in ("secret", "context", "iat", "payload")]
+    assert a["token"].split(".")[4] != b["token"].split(".")[5]
+
+
+def test_ssg_ref_60_05_c_unit_test_holds_the_v2_vectors():
+    """Once test_ssg_token.c has the v2 table (make_vectors.py --c2), it
+    must be the generated one verbatim."""
+    with open(C_TEST) as f:
+        c_source = f.read()
+    if "make_vectors.py --c2" not in c_source:
+        pytest.skip("test_ssg_token.c has no v2 table yet (make_vectors.py --c2)")
+    assert make_vectors.c_table_v2(make_vectors.vectors_v2()) in c_source
+
+
 # ---- ssg_ref_70: command line -------------------------------------------------
 
 def run_cli(*args):
@@ -414,3 +450,237 @@ def test_ssg_ref_70_01_cli_sign_then_verify():
     assert p.returncode == 2 and "shorter" in p.stderr
     p = run_cli("kid", "--key", "k" * 32)
     assert p.stdout == "AWZDqd_H\n"
+
+
+def test_ssg_ref_70_02_cli_signs_v2_with_a_given_or_new_sid():
+    key = KEY_A.decode()
+    p = run_cli("sign", "--key", key, "--context", "app-a", "--iat", str(NOW),
+                "--sid", SID0, "user=alice")
+    assert p.returncode == 0, p.stderr
+    tok = p.stdout.strip()
+    assert tok == ssg_ref.sign([KEY_A], "app-a", NOW, b"user=alice", sid=SID0)
+    p = run_cli("verify", "--key", key, "--context", "app-a", "--now", str(NOW), tok)
+    assert (p.returncode, p.stdout) == (0, "ok\nuser=alice\n")
+    p = run_cli("sign", "--key", key, "--iat", str(NOW), "--sid", "new", "u=1")
+    assert p.returncode == 0 and p.stdout.startswith("v2.")
+    assert ssg_ref.sid_valid(p.stdout.split(".")[3])
+    p = run_cli("sign", "--key", key, "--iat", str(NOW), "--sid", SID0[:21], "u=1")
+    assert p.returncode == 2 and "sid" in p.stderr
+
+
+# ---- ssg_ref_80: token v2 (a session id inside the MAC) ----------------------
+
+SID0 = "AAECAwQFBgcICQoLDA0ODw"          # bytes 0x00..0x0f
+SID1 = "_____________________w"          # sixteen 0xff
+
+
+@pytest.fixture(name="tok2")
+def sample_token_v2():
+    t = ssg_ref.sign([KEY_A], "app-a", NOW, b"user=alice", sid=SID0)
+    assert t.startswith("v2.") and t.split(".")[3] == SID0
+    assert status([KEY_A], "app-a", t) == OK
+    return t
+
+
+def with_field2(token, index, text):
+    fields = token.split(".")
+    assert len(fields) == 6
+    fields[index] = text
+    return ".".join(fields)
+
+
+def test_ssg_ref_80_01_v2_roundtrip_returns_the_sid():
+    t = ssg_ref.sign([KEY_A], "app-a", NOW, b"user=alice", sid=SID0)
+    assert ssg_ref.verify_sid([KEY_A], "app-a", t, NOW + 5) == \
+        (OK, b"user=alice", NOW, 0, SID0)
+    # verify keeps its four results for both versions
+    assert ssg_ref.verify([KEY_A], "app-a", t, NOW + 5) == (OK, b"user=alice", NOW, 0)
+    assert ssg_ref.verify_sid([KEY_B, KEY_A], "app-a", t, NOW) == \
+        (OK_OLD_KEY, b"user=alice", NOW, 1, SID0)
+    assert ssg_ref.verify_sid([KEY_A], "app-b", t, NOW) == (BAD_MAC,) + (None,) * 4
+    assert status([KEY_B], "app-a", t) == UNKNOWN_KEY
+    # the same sid as bytes, and sign_v2
+    assert ssg_ref.sign([KEY_A], "app-a", NOW, b"user=alice", sid=SID0.encode()) == t
+    assert ssg_ref.sign_v2([KEY_A], "app-a", NOW, b"user=alice", SID0) == t
+    a = ssg_ref.sign_v2([KEY_A], "", NOW, b"u=1")
+    b = ssg_ref.sign_v2([KEY_A], "", NOW, b"u=1")
+    sa, sb = a.split(".")[3], b.split(".")[3]
+    assert sa != sb and ssg_ref.sid_valid(sa) and ssg_ref.sid_valid(sb)
+    assert ssg_ref.verify_sid([KEY_A], "", a, NOW)[4] == sa
+    # another sid, the same inputs: another MAC
+    assert ssg_ref.sign([KEY_A], "app-a", NOW, b"user=alice", sid=SID1).split(".")[5] \
+        != t.split(".")[5]
+
+
+def test_ssg_ref_80_02_v2_mac_matches_spec_spelled_out():
+    context, payload = b"app-a", b"user=alice&role=admin"
+    kid_s = ssg_ref.b64url_encode(
+        hashlib.sha256(b"mod_session_sign key-id\x00" + KEY_A).digest()[:6]).encode()
+    sid = ssg_ref.b64url_encode(bytes(range(16))).encode()
+    assert sid == SID0.encode()
+    msg = (b"mod_session_sign\x00v2\x00" + kid_s + b"\x001700000000\x00" + sid + b"\x00"
+           + struct.pack(">I", len(context)) + context + payload)
+    assert ssg_ref.mac_message(kid_s, b"1700000000", context, payload, sid) == msg
+    mac = _hmac_sha256_by_hand(KEY_A, msg)
+    want = b".".join([b"v2", kid_s, b"1700000000", sid,
+                      ssg_ref.b64url_encode(payload).encode(),
+                      ssg_ref.b64url_encode(mac).encode()]).decode()
+    assert ssg_ref.sign([KEY_A], context, 1700000000, payload, sid=SID0) == want
+
+
+def test_ssg_ref_80_03_v2_sid_tampered_refused(tok2):
+    # every other character at every position of the sid
+    pos3 = [i for i, ch in enumerate(tok2) if ch == "."][2] + 1
+    for pos in range(pos3, pos3 + ssg_ref.SID_LEN):
+        for c in B64:
+            if c == tok2[pos]:
+                continue
+            t = tok2[:pos] + c + tok2[pos + 1:]
+            last = pos == pos3 + ssg_ref.SID_LEN - 1
+            want = MALFORMED if last and B64.index(c) & 0x0F else BAD_MAC
+            assert status([KEY_A], "app-a", t) == want, (pos, c)
+    # another valid sid, or the sid of another token: bad MAC
+    other = ssg_ref.sign([KEY_A], "app-a", NOW, b"user=alice", sid=SID1)
+    assert status([KEY_A], "app-a", with_field2(tok2, 3, SID1)) == BAD_MAC
+    assert status([KEY_A], "app-a", with_field2(other, 3, SID0)) == BAD_MAC
+
+
+@pytest.mark.parametrize("sid", [
+    "", "A", "AAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAAAA", "A" * 24,
+    "AAECAwQFBgcICQoLDA0ODw==", "AAECAwQFBgcICQoLDA0ODw=", "AAECAwQFBgcICQoLDA0OD",
+    "AAECAwQFBgcICQoLDA0ODwQ", "AAECAwQFBgcICQoLDA0OD+", "AAECAwQFBgcICQoLDA0OD/",
+    "AAECAwQFBgcICQoLDA0OD ", " AAECAwQFBgcICQoLDA0OD", "AAECAwQFBgcICQoLDA0OD\n",
+    "AAECAwQF%gcICQoLDA0ODw", "AAECAwQFBgcICQoLDA0OD\x00",
+    "AAAAAAAAAAAAAAAAAAAAAB",       # non-canonical: trailing bits set
+    "AAECAwQFBgcICQoLDA0ODx",       # 0x0f with a low bit: decodes like ...Dw
+    "____________________w_",       # the canonical one's last two swapped
+])
+def test_ssg_ref_80_04_sid_of_wrong_length_or_not_canonical_refused(tok2, sid):
+    assert not ssg_ref.sid_valid(sid)
+    assert status([KEY_A], "app-a", with_field2(tok2, 3, sid)) == MALFORMED
+    with pytest.raises(ValueError):
+        ssg_ref.sign([KEY_A], "app-a", NOW, b"user=alice", sid=sid)
+
+
+def test_ssg_ref_80_05_only_canonical_sids_valid():
+    for v, c in enumerate(B64):
+        assert ssg_ref.sid_valid("A" * 21 + c) == (v & 0x0F == 0)
+    assert ssg_ref.sid_valid(SID0) and ssg_ref.sid_valid(SID1)
+    assert ssg_ref.sid_encode(b"\xff" * 16) == SID1
+    assert not ssg_ref.sid_valid(None)
+    for n in (0, 15, 17, 32):
+        with pytest.raises(ValueError):
+            ssg_ref.sid_encode(b"\x00" * n)
+
+
+def test_ssg_ref_80_06_relabelled_versions_refused(tok, tok2):
+    # a v2 token labelled v1 (six fields), or anything else: malformed
+    for version in ("v1", "V2", "v3", "v20", "", "2"):
+        assert status([KEY_A], "app-a", with_field2(tok2, 0, version)) == MALFORMED
+    # a v1 token labelled v2 (five fields): unknown version
+    assert status([KEY_A], "app-a", with_field(tok, 0, "v2")) == BAD_VERSION
+    # the sid cut out and labelled v1: the MAC is v2's
+    v, kid, iat, sid, payload, mac = tok2.split(".")
+    assert status([KEY_A], "app-a", ".".join(["v1", kid, iat, payload, mac])) == BAD_MAC
+    assert status([KEY_A], "app-a", ".".join(["v2", kid, iat, payload, mac])) == BAD_VERSION
+    # a sid put into a v1 token and labelled v2: the MAC is v1's
+    v, kid, iat, payload, mac = tok.split(".")
+    assert status([KEY_A], "app-a", ".".join(["v2", kid, iat, SID0, payload, mac])) == BAD_MAC
+    # v1 still verifies, with no sid
+    assert ssg_ref.verify_sid([KEY_A], "app-a", tok, NOW) == (OK, b"user=alice", NOW, 0, None)
+
+
+def test_ssg_ref_80_07_v2_field_count_and_trailing_bytes(tok2):
+    v, kid, iat, sid, payload, mac = tok2.split(".")
+    for t in (tok2 + ".", tok2 + ".x", "v2.%s.%s.%s.%s.%s.%s" % (kid, iat, sid, sid, payload, mac),
+              "v2.....", "v2.%s.%s.%s..%s" % (kid, iat, sid, mac),
+              "v2.%s.%s..%s.%s" % (kid, iat, payload, mac),
+              "v2.%s.%s.%s.%s.%s" % (kid[:7], iat, sid, payload, mac),
+              "v2.%s.%s.%s.%s.%s" % (kid, "0" + iat, sid, payload, mac),
+              "v2.%s.%s.%s.%s.%s" % (kid, iat, sid, payload, mac[:42])):
+        assert status([KEY_A], "app-a", t) == MALFORMED, t
+    for tail in (b"\n", b"\r\n", b" ", b"\x00", b"=", b"A", b";"):
+        assert status([KEY_A], "app-a", tok2.encode() + tail) == MALFORMED
+    assert status([KEY_A], "app-a", with_field2(tok2, 1, "AAAAAAAA")) == UNKNOWN_KEY
+    assert status([KEY_A], "app-a", with_field2(tok2, 4, "AA")) == BAD_MAC
+    assert status([KEY_A], "app-a", with_field2(tok2, 5, "A" * 43)) == BAD_MAC
+
+
+def expect_changed2(tok, pos, c):
+    """What verify must say about the v2 token tok with byte pos changed to
+    c: a dot changed leaves five fields labelled v2 (version), a new dot
+    makes seven (malformed)."""
+    if tok[pos] == ".":
+        return BAD_VERSION
+    if c == ord("."):
+        return MALFORMED
+    dots = [i for i, ch in enumerate(tok) if ch == "."]
+    field = sum(1 for d in dots if pos > d)
+    start = 0 if field == 0 else dots[field - 1] + 1
+    end = len(tok) if field == 5 else dots[field]
+    is_b64 = 0 < c < 128 and chr(c) in B64
+    if field == 0:
+        return MALFORMED
+    if field == 1:
+        return UNKNOWN_KEY if is_b64 else MALFORMED
+    if field == 2:
+        if not ord("0") <= c <= ord("9") or (pos == start and c == ord("0")):
+            return MALFORMED
+        return BAD_MAC
+    if not is_b64:
+        return MALFORMED
+    if pos == end - 1:
+        v = B64.index(chr(c))
+        if ((end - start) % 4 == 2 and v & 0x0F) or ((end - start) % 4 == 3 and v & 0x03):
+            return MALFORMED
+    return BAD_MAC
+
+
+def test_ssg_ref_80_08_v2_every_bit_flip_at_every_position_refused(tok2):
+    raw = tok2.encode()
+    seen = {}
+    for pos in range(len(raw)):
+        for bit in range(8):
+            t = bytearray(raw)
+            t[pos] ^= 1 << bit
+            got = status([KEY_A], "app-a", bytes(t))
+            assert got == expect_changed2(tok2, pos, t[pos]), "byte %d bit %d" % (pos, bit)
+            seen[got] = seen.get(got, 0) + 1
+    assert set(seen) == {BAD_VERSION, UNKNOWN_KEY, BAD_MAC, MALFORMED}
+
+
+def test_ssg_ref_80_09_v2_every_truncation_refused(tok2):
+    for n in range(len(tok2)):
+        want = EMPTY if n == 0 else (BAD_VERSION if tok2[:n].count(".") == 4 else MALFORMED)
+        assert status([KEY_A], "app-a", tok2[:n]) == want, n
+
+
+def test_ssg_ref_80_10_v2_time_checks_and_max_length():
+    t = ssg_ref.sign([KEY_A], "", NOW, b"p=1", sid=SID0)
+    assert status([KEY_A], "", t, NOW + 3600, 3600) == OK
+    assert status([KEY_A], "", t, NOW + 3601, 3600) == EXPIRED
+    assert status([KEY_A], "", t, NOW - 61) == FUTURE
+    assert status([KEY_A], "", ssg_ref.sign([KEY_A], "", NOW, b"a\x00b", sid=SID0)) == MALFORMED
+    # 3 + 9 + 11 + 23 + 16295 + 43 = 16384 with a 10-digit iat
+    t = ssg_ref.sign([KEY_A], "", NOW, b"x" * 12220, sid=SID0)
+    assert len(t) == ssg_ref.MAX_TOKEN_LEN
+    assert status([KEY_A], "", t) == OK
+    with pytest.raises(ValueError):
+        ssg_ref.sign([KEY_A], "", NOW, b"x" * 12221, sid=SID0)
+    assert status([KEY_A], "", t + "A") == TOO_LONG
+
+
+def test_ssg_ref_95_the_documented_vectors_are_the_generated_ones():
+    """Every token docs/token-format.md shows is a vector of vectors.json and
+    verifies under the reference at its issued-at; both versions are shown."""
+    import re
+    doc = open(os.path.join(HERE, "..", "..", "docs", "token-format.md")).read()
+    shown = re.findall(r"`(v[12]\.[A-Za-z0-9_.-]+)`", doc)
+    assert any(t.startswith("v1.") for t in shown) and any(t.startswith("v2.") for t in shown)
+    by_token = {v["token"]: v for v in make_vectors.vectors() + make_vectors.vectors_v2()}
+    for tok in shown:
+        v = by_token[tok]
+        status, payload, iat, _, sid = ssg_ref.verify_sid(
+            [v["secret"].encode()], v["context"], tok, v["iat"])
+        assert status == ssg_ref.OK and payload == v["payload"].encode()
+        assert sid == v.get("sid")
