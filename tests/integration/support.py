@@ -323,13 +323,18 @@ CustomLog "{self.root}/logs/access_log" wsa
 
 # ---------------------------------------------------------------- tokens
 
-def mint(payload, key=KEY1, context="default", iat=None, keys=None):
-    """Mint a token with the independent Python implementation."""
+def mint(payload, key=KEY1, context="default", iat=None, keys=None, version=1, sid=None):
+    """Mint a token with the independent Python implementation: v1, or v2
+    (version=2) carrying sid, a new random session id unless given."""
     if iat is None:
         iat = int(time.time())
     if isinstance(payload, str):
         payload = payload.encode()
     ks = [k.encode() for k in (keys or [key])]
+    if version == 2:
+        return ssg_ref.sign(ks, context, iat, payload, sid=sid or ssg_ref.new_sid())
+    if version != 1 or sid is not None:
+        raise ValueError("a v1 token has no session id")
     return ssg_ref.sign(ks, context, iat, payload)
 
 

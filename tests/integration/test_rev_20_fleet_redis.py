@@ -153,7 +153,9 @@ def test_rev_20_08_forged_or_unknown_ids_never_reach_redis(httpd, redis):
     a, = _fleet(httpd, redis, n=1)
     before = redis.commands()
     for i in range(50):
-        bad = support.mint("user=alice", key=KEY2, version=2) if hasattr(support, "_v2") \
+        # a v2 token of a fresh id under a key the node does not hold, and
+        # a v1 one: the MAC fails first, so neither id is ever looked up
+        bad = support.mint("user=alice", key=KEY2, version=2) if i % 2 \
             else support.mint("user=mallory", key=KEY2)
         a.secret(bad)
         assert send(a, "/app/", bad)[0] == 401

@@ -291,3 +291,16 @@ def test_ssg_70_40_cli_signed_token_is_accepted_by_the_module(httpd):
     r = cli("verify", "--key-file", kf, resigned)
     assert r.returncode == 0 and _valid(r.stdout)[0] == 0
     assert _valid(r.stdout)[3] == "user=bob"
+
+
+def test_ssg_70_45_verify_a_v2_token_names_its_session_id():
+    sid = "AAECAwQFBgcICQoLDA0ODw"
+    tok = support.mint("user=alice", version=2, sid=sid, iat=1700000000)
+    r = cli("verify", "--key", KEY1, "--now", "1700000000", tok)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "valid key=0 kid=%s iat=1700000000 sid=%s\nuser=alice\n" % (
+        tok.split(".")[1], sid)
+    # the session id is inside the MAC: another id, same MAC, is refused
+    forged = ".".join(tok.split(".")[:3] + ["A" * 21 + "w"] + tok.split(".")[4:])
+    r = cli("verify", "--key", KEY1, "--now", "1700000000", forged)
+    assert r.returncode != 0 and r.stdout == "invalid: bad signature\n"
