@@ -39,6 +39,7 @@ MAX_LIFETIME = 3600
 SKEW = 60
 MAX_TOKEN_LEN = 16384
 
+SID = "AAECAwQFBgcICQoLDA0ODw"      # 00 01 .. 0f: a fixed session id
 TARGETS = ("token", "cookie", "keyfile", "origin", "upgrade", "login")
 
 
@@ -51,13 +52,16 @@ def ref(*args):
     return out.returncode, out.stdout.split("\n", 1)[0]
 
 
-def sign(keys, context, iat, payload):
+def sign(keys, context, iat, payload, sid=None):
+    """A v1 token, or a v2 one carrying sid (fixed, so seeds are stable)."""
     args = ["sign"]
     for k in keys:
         args += ["--key", k]
-    args += ["--context", context, "--iat", str(iat), payload]
-    rc, line = ref(*args)
-    if rc != 0 or not line.startswith("v1."):
+    args += ["--context", context, "--iat", str(iat)]
+    if sid:
+        args += ["--sid", sid]
+    rc, line = ref(*(args + [payload]))
+    if rc != 0 or not line.startswith("v2." if sid else "v1."):
         raise SystemExit("ssg_ref.py sign refused %r" % payload)
     return line
 
@@ -93,6 +97,8 @@ def token_seeds():
     v, kid, iat, payload, mac = fields(valid)
     other_kid = fields(sign([KEY_PREVIOUS], CONTEXT, IAT, "x"))[1]
     one = sign([KEY_CURRENT], CONTEXT, IAT, "a")        # payload "YQ"
+    v2 = sign([KEY_CURRENT], CONTEXT, IAT, "user=alice&expiry=1700003600000000", SID)
+    v2f = fields(v2)
     s = [
         ("token-valid-current-key", valid, "ok", CONTEXT),
         ("token-valid-old-key", sign([KEY_PREVIOUS], CONTEXT, IAT, "user=bob"),
@@ -134,6 +140,20 @@ def token_seeds():
          "malformed", CONTEXT),
         ("token-empty", "", "empty", CONTEXT),
         ("token-too-long", "v1." + "A" * (MAX_TOKEN_LEN - 2), "too-long", CONTEXT),
+        # v2: the session id between iat and payload, inside the MAC
+        ("token-v2-valid", v2, "ok", CONTEXT),
+        ("token-v2-valid-old-key", sign([KEY_PREVIOUS], CONTEXT, IAT, "user=bob", SID),
+         "ok-old-key", CONTEXT),
+        ("token-v2-tampered-sid", join([v2f[0], v2f[1], v2f[2], flip_first(SID)] + v2f[4:]),
+         "bad-mac", CONTEXT),
+        ("token-v2-short-sid", join(v2f[:3] + [SID[:21]] + v2f[4:]), "malformed", CONTEXT),
+        ("token-v2-long-sid", join(v2f[:3] + [SID + "A"] + v2f[4:]), "malformed", CONTEXT),
+        ("token-v2-noncanonical-sid", join(v2f[:3] + [SID[:21] + "x"] + v2f[4:]),
+         "malformed", CONTEXT),
+        ("token-v2-sid-dropped", join(["v2"] + v2f[1:3] + v2f[4:]), "version", CONTEXT),
+        ("token-v1-with-a-sid", join(["v1"] + v2f[1:]), "malformed", CONTEXT),
+        ("token-v2-seven-fields", v2 + ".x", "malformed", CONTEXT),
+        ("token-v2-trailing-newline", v2 + "\n", "malformed", CONTEXT),
         ("payload-plain-text", "user=bob&role=admin", "malformed", CONTEXT),
         # raw bytes with a NUL: exercises the sign/verify round trip of a
         # payload the verifier refuses (the command line cannot carry a NUL)
