@@ -3,11 +3,13 @@
  * an httpd socache (shmcb on one host; redis or memcache for a fleet), a
  * bounded per-child memory of recent answers, and the outage policy.
  *
- * Records (keys prefixed "ssg:"; values are short decimal strings):
- *   s:<session id>      the session is revoked (logout), until its tokens
- *                       could no longer verify anyway
- *   u:<sha256(user)>    sessions of the user issued at or before T (seconds)
- *                       are revoked (session-sign-revoke)
+ * Records (keys prefixed "ssg:"; values "V U", two decimal numbers: the
+ * value, and the record's own expiry U in seconds, so a record can be
+ * copied with its lifetime):
+ *   s:<session id>      V=1: the session is revoked (logout), until its
+ *                       tokens could no longer verify anyway
+ *   u:<sha256(user)>    V=T: sessions of the user issued at or before T
+ *                       (seconds) are revoked (session-sign-revoke)
  *   marker              written by the first node; a cache that answers
  *                       "not found" for it is down or lost its state. The
  *                       redis and memcache providers answer "not found" for
@@ -18,6 +20,12 @@
  * SessionSignRevocationInterval; its memory holds a fixed number of slots,
  * so a flood of distinct ids cannot grow it, and only ids of tokens whose
  * MAC verified are ever looked up.
+ *
+ * shmcb lives in the parent's pool of one configuration generation: httpd
+ * re-creates it at every restart (graceful too, and logrotate's reload).
+ * So the parent copies its records out just before the old generation's
+ * pool goes (a pre-cleanup) and back into the new one at post_config: a
+ * logout survives a reload. A full stop forgets them (docs/fleet.md).
  */
 #include "ssg_private.h"
 
@@ -29,6 +37,9 @@
 #include "apr_hash.h"
 #include "apr_shm.h"
 #include "apr_thread_mutex.h"
+
+#include <stdlib.h>
+#include <unistd.h>
 
 APLOG_USE_MODULE(session_sign);
 
@@ -110,6 +121,140 @@ static apr_status_t ssg_rv_destroy(void *data)
     return APR_SUCCESS;
 }
 
+/* ------------------------------------------------------------------ */
+/* shmcb across a restart                                              */
+
+/* one record copied out of the old generation's cache (malloc'd: the
+ * process pool is never cleared, and a restart must not leak) */
+typedef struct ssg_rv_rec {
+    struct ssg_rv_rec *next;
+    apr_time_t until;
+    unsigned int idlen, datalen;
+    unsigned char bytes[]; /* id, then data */
+} ssg_rv_rec_t;
+
+typedef struct {
+    ssg_rv_rec_t *head;
+    unsigned int n;
+} ssg_rv_handover_t;
+
+typedef struct {
+    ssg_srv_conf *sc;
+    apr_pool_t *process; /* where the handover waits for the next generation */
+    pid_t parent;
+} ssg_rv_saver_t;
+
+static ssg_rv_handover_t *ssg_rv_handover(apr_pool_t *process, const char *spec)
+{
+    const char *key = apr_pstrcat(process, "mod_session_sign revocation handover ", spec, NULL);
+    void *data = NULL;
+
+    /* the key and the holder live in the process pool: our DSO (and its
+     * string literals) is unloaded at a restart. One per cache, ever. */
+    apr_pool_userdata_get(&data, key, process);
+    if (!data) {
+        data = apr_pcalloc(process, sizeof(ssg_rv_handover_t));
+        apr_pool_userdata_set(data, apr_pstrdup(process, key), apr_pool_cleanup_null, process);
+    }
+    return data;
+}
+
+static void ssg_rv_handover_free(ssg_rv_handover_t *h)
+{
+    while (h->head) {
+        ssg_rv_rec_t *next = h->head->next;
+        free(h->head);
+        h->head = next;
+    }
+    h->n = 0;
+}
+
+static apr_status_t ssg_rv_copy_one(ap_socache_instance_t *inst, server_rec *s, void *userctx,
+                                    const unsigned char *id, unsigned int idlen,
+                                    const unsigned char *data, unsigned int datalen,
+                                    apr_pool_t *pool)
+{
+    ssg_rv_handover_t *h = userctx;
+    const char *sp = memchr(data, ' ', datalen);
+    ssg_rv_rec_t *rec;
+    char until[24];
+    apr_size_t ulen;
+
+    (void)inst, (void)s, (void)pool;
+    if (!sp || idlen > SSG_RV_KEY_MAX || datalen > 64) {
+        return APR_SUCCESS; /* not one of ours */
+    }
+    ulen = datalen - (apr_size_t)(sp + 1 - (const char *)data);
+    if (ulen == 0 || ulen >= sizeof(until)) {
+        return APR_SUCCESS;
+    }
+    memcpy(until, sp + 1, ulen);
+    until[ulen] = '\0';
+    rec = malloc(sizeof(*rec) + idlen + datalen);
+    if (!rec) {
+        return APR_ENOMEM;
+    }
+    rec->until = apr_time_from_sec(apr_atoi64(until));
+    rec->idlen = idlen;
+    rec->datalen = datalen;
+    memcpy(rec->bytes, id, idlen);
+    memcpy(rec->bytes + idlen, data, datalen);
+    rec->next = h->head;
+    h->head = rec;
+    h->n++;
+    return APR_SUCCESS;
+}
+
+/* pre-cleanup of the old generation's pconf, in the parent only (children
+ * that exit run their pools' cleanups too) */
+static apr_status_t ssg_rv_save(void *data)
+{
+    ssg_rv_saver_t *sv = data;
+    ssg_srv_conf *sc = sv->sc;
+    ssg_rv_handover_t *h;
+    apr_pool_t *tmp;
+
+    if (getpid() != sv->parent || !sc->rv_inited || !sc->rv_provider->iterate) {
+        return APR_SUCCESS;
+    }
+    h = ssg_rv_handover(sv->process, sc->rv_spec);
+    ssg_rv_handover_free(h);
+    apr_pool_create(&tmp, NULL);
+    if (ssg_rv_mutex) {
+        apr_global_mutex_lock(ssg_rv_mutex);
+    }
+    sc->rv_provider->iterate(sc->rv_instance, sc->rv_server, h, ssg_rv_copy_one, tmp);
+    if (ssg_rv_mutex) {
+        apr_global_mutex_unlock(ssg_rv_mutex);
+    }
+    apr_pool_destroy(tmp);
+    return APR_SUCCESS;
+}
+
+/* post_config of the new generation: the records back, with their expiry */
+static void ssg_rv_restore(ssg_srv_conf *sc, server_rec *s, apr_pool_t *pconf)
+{
+    ssg_rv_handover_t *h = ssg_rv_handover(s->process->pool, sc->rv_spec);
+    apr_time_t now = apr_time_now();
+    unsigned int kept = 0;
+    ssg_rv_rec_t *rec;
+
+    for (rec = h->head; rec; rec = rec->next) {
+        if (rec->until > now &&
+            sc->rv_provider->store(sc->rv_instance, s, rec->bytes, rec->idlen, rec->until,
+                                   rec->bytes + rec->idlen, rec->datalen,
+                                   pconf) == APR_SUCCESS) {
+            kept++;
+        }
+    }
+    if (h->n) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "SSG0077: revocation cache %s: %u of %u records kept across the restart",
+                     sc->rv_spec, kept, h->n);
+    }
+    ssg_rv_handover_free(h);
+}
+
 int ssg_revocation_pre_config(apr_pool_t *pconf)
 {
     return ap_mutex_register(pconf, SSG_RV_MUTEX, NULL, APR_LOCK_DEFAULT, 0) == APR_SUCCESS
@@ -147,6 +292,14 @@ int ssg_revocation_post_config(apr_pool_t *pconf, server_rec *base)
         sc->rv_inited = 1;
         apr_hash_set(done, &sc->rv_instance, sizeof(sc->rv_instance), sc);
         apr_pool_cleanup_register(pconf, sc, ssg_rv_destroy, apr_pool_cleanup_null);
+        if (!strcmp(sc->rv_provider->name, "shmcb")) {
+            ssg_rv_saver_t *sv = apr_palloc(pconf, sizeof(*sv));
+            sv->sc = sc;
+            sv->process = s->process->pool;
+            sv->parent = getpid();
+            ssg_rv_restore(sc, s, pconf);
+            apr_pool_pre_cleanup_register(pconf, sv, ssg_rv_save);
+        }
         any = 1;
         notmpsafe |= (sc->rv_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
     }
@@ -225,6 +378,12 @@ static apr_status_t ssg_rv_put(const ssg_srv_conf *sc, server_rec *s, const char
     return rv;
 }
 
+/* a record's value: "V U" (see the top of the file) */
+static const char *ssg_rv_value(apr_pool_t *p, apr_int64_t v, apr_time_t until)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT " %" APR_INT64_T_FMT, v, apr_time_sec(until));
+}
+
 /* The redis and memcache clients retry a server they marked dead only every
  * 5 s; in an outage a child makes itself a fresh instance at most once a
  * second, so it sees the cache come back within about a second. The old
@@ -294,7 +453,8 @@ static apr_status_t ssg_rv_marker(request_rec *r, const ssg_srv_conf *sc)
         return rv;
     }
     rv = ssg_rv_put(sc, r->server, SSG_RV_MARKER, apr_time_now() + apr_time_from_sec(86400 * 29),
-                    "1", r->pool);
+                    ssg_rv_value(r->pool, 1, apr_time_now() + apr_time_from_sec(86400 * 29)),
+                    r->pool);
     if (rv == APR_SUCCESS && apr_atomic_cas32(&ssg_rv_shared->marker_seen, 1, 1) == 1) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "SSG0072: revocation cache %s lost its records (restarted empty?); "
@@ -453,7 +613,8 @@ apr_status_t ssg_revocation_revoke_session(request_rec *r, const char *sid, apr_
 {
     ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
     const char *skey = apr_pstrcat(r->pool, "ssg:s:", sid, NULL);
-    apr_status_t rv = ssg_rv_put(sc, r->server, skey, until, "1", r->pool);
+    apr_status_t rv = ssg_rv_put(sc, r->server, skey, until, ssg_rv_value(r->pool, 1, until),
+                                 r->pool);
 
     if (rv == APR_SUCCESS) {
         ssg_rv_remember(ssg_rv_child->sids, SSG_RV_SLOTS, skey, apr_time_now(), 1);
@@ -470,8 +631,8 @@ apr_status_t ssg_revocation_revoke_user(request_rec *r, const char *user, apr_in
 {
     ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
     const char *ukey = ssg_rv_user_key(r->pool, user);
-    apr_status_t rv = ssg_rv_put(sc, r->server, ukey, until,
-                                 apr_psprintf(r->pool, "%" APR_INT64_T_FMT, t), r->pool);
+    apr_status_t rv = ssg_rv_put(sc, r->server, ukey, until, ssg_rv_value(r->pool, t, until),
+                                 r->pool);
 
     if (rv == APR_SUCCESS) {
         ssg_rv_remember(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, apr_time_now(), t);

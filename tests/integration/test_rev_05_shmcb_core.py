@@ -264,3 +264,34 @@ def test_rev_05_13_logout_of_a_v1_session_refuses_that_cookie(httpd):
     assert send(h, "/logout", tok)[0] == 200
     assert _within(1.3, lambda: send(h, "/app/", tok)[0] == 401)
     assert h.wait_log("SSG0005: session refused \\(revoked\\)")
+
+
+@pytest.mark.parametrize("how", ["graceful", "restart"])
+def test_rev_05_14_shmcb_revocations_survive_a_reload(httpd, how):
+    """shmcb is re-created at every restart (graceful too: logrotate's
+    nightly reload): the parent carries its records across, so a logout and
+    a revoke-user still hold afterwards; alice's session still passes."""
+    import os
+    import signal
+    import time
+    h = _server(httpd)
+    h.ack("AH00493", "AH00494")                      # httpd's own restart notices
+    alice, bob = _login(h, "alice"), _login(h, "bob")
+    carol = support.mint("user=carol", iat=int(time.time()) - 5, version=2)
+    h.secret(carol)
+    assert send(h, "/logout", alice)[0] == 200
+    assert _revoke(h)[0] == 200
+    assert _within(1.3, lambda: send(h, "/app/", alice)[0] == 401 and
+                   send(h, "/app/", bob)[0] == 401)
+    mark = len(h.error_log())
+    if how == "graceful":
+        h.graceful()
+    else:
+        os.kill(int((h.root / "run" / "httpd.pid").read_text()), signal.SIGHUP)
+    assert h.wait_log(r"SSG0077: revocation cache shmcb: \d+ of \d+ records kept", timeout=10)
+    time.sleep(1.2)                                  # no child remembers anything now
+    for _ in range(6):
+        assert send(h, "/app/", alice)[0] == 401
+        assert send(h, "/app/", bob)[0] == 401
+        assert send(h, "/app/", carol)[0] == 200
+    assert "SSG0072" not in h.error_log()[mark:]     # the marker came across too
