@@ -50,15 +50,29 @@ class _Engine:
 
 
 class Redis(_Engine):
+    """A private redis-server. conf: extra redis.conf lines (ACL users,
+    persistence), written to its own config file; persist=True keeps an
+    append-only file (fsync always) in its data directory, as docs/fleet.md
+    tells admins to run it. cli_user/cli_password: who redis-cli logs in as."""
     name = "redis"
 
+    def __init__(self, root, port=None, conf=(), persist=False):
+        super().__init__(root, port)
+        self.conf = list(conf)
+        self.persist = persist
+        self.cli_auth = []
+
     def argv(self):
-        return [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port),
-                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", str(self.root), "--daemonize", "no"]
+        cfg = self.root / "redis.conf"
+        cfg.write_text("".join(l + "\n" for l in self.conf))
+        keep = ["--appendonly", "yes", "--appendfsync", "always"] if self.persist \
+            else ["--appendonly", "no"]
+        return [shutil.which("redis-server") or "/usr/bin/redis-server", str(cfg),
+                "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""] + keep + \
+               ["--dir", str(self.root), "--daemonize", "no"]
 
     def cli(self, *args):
-        r = subprocess.run(["redis-cli", "-p", str(self.port)] + list(args),
+        r = subprocess.run(["redis-cli", "-p", str(self.port)] + self.cli_auth + list(args),
                            capture_output=True, text=True, timeout=10)
         return r.stdout.strip()
 

@@ -161,3 +161,65 @@ def test_rev_20_08_forged_or_unknown_ids_never_reach_redis(httpd, redis):
         assert send(a, "/app/", bad)[0] == 401
     a.ack("SSG0001")
     assert redis.commands() - before <= 2            # nothing per forged token
+
+
+# What docs/fleet.md tells admins: mod_socache_redis (2.4.71) sends no AUTH,
+# so the connection runs as Redis's "default" user; an ACL confines that user
+# to the commands and keys revocation needs, and an operator logs in as
+# another user. Persistence (appendonly, fsync always) keeps revocations
+# across a restart.
+FLEET_ACL = [
+    "user default on nopass resetkeys ~mod_session_sign-revocation:* resetchannels "
+    "-@all +get +setex +del +ping +quit",
+    "user operator on >operator-secret-for-tests ~* &* +@all",
+]
+
+
+def test_rev_20_09_the_documented_acl_confines_the_default_user(httpd, tmp_path):
+    r = stores.Redis(tmp_path / "redis-acl", conf=FLEET_ACL).start()
+    try:
+        a, b = _fleet(httpd, r, n=2)
+        tok = _login(a, "alice")
+        b.secret(tok)
+        assert send(b, "/app/", tok)[0] == 200
+        assert send(a, "/logout", tok)[0] == 200
+        assert _until(lambda: send(b, "/app/", tok)[0] == 401, 1.3) is not None
+        # nothing revocation needed was refused, and it kept to its keys
+        op = ["--user", "operator", "--pass", "operator-secret-for-tests", "--no-auth-warning"]
+        r.cli_auth = op
+        assert r.cli("acl", "log") == ""
+        keys = r.cli("keys", "*").split()
+        assert keys and all(k.startswith("mod_session_sign-revocation:") for k in keys), keys
+        # what the unauthenticated default user cannot do
+        r.cli_auth = []
+        for cmd in (["flushall"], ["keys", "*"], ["config", "set", "appendonly", "no"],
+                    ["set", "other-app:x", "1"], ["get", "other-app:x"]):
+            out = r.cli(*cmd)
+            assert "NOPERM" in out, (cmd, out)
+    finally:
+        r.stop()
+
+
+def test_rev_20_10_a_persistent_redis_keeps_revocations_across_a_restart(httpd, tmp_path):
+    r = stores.Redis(tmp_path / "redis-aof", persist=True).start()
+    try:
+        a, b = _fleet(httpd, r, n=2)
+        tok = _login(a, "alice")
+        b.secret(tok)
+        assert send(a, "/logout", tok)[0] == 200
+        assert _until(lambda: send(b, "/app/", tok)[0] == 401, 1.3) is not None
+        r.restart()                                  # SIGKILL, then start on the same files
+        t0 = time.time()
+        # within 2 s of Redis coming back every node asks it again (answers
+        # in between are 401 from memory or 503: never 200)
+        seen = []
+        while time.time() - t0 < 2.5:
+            seen += [send(a, "/app/", tok)[0], send(b, "/app/", tok)[0]]
+            time.sleep(0.05)
+        assert set(seen) <= {401, 503}, seen
+        # then, past every child's memory, the record itself answers
+        for _ in range(10):
+            assert send(a, "/app/", tok)[0] == 401 and send(b, "/app/", tok)[0] == 401
+        assert "SSG0072" not in a.error_log() + b.error_log()   # nothing was lost
+    finally:
+        r.stop()
