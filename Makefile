@@ -132,6 +132,7 @@ include mk/fuzz.mk
 include mk/hardening.mk
 include mk/bench.mk
 include mk/deb.mk
+include mk/docs.mk
 
 # ---------------------------------------------------------------- install
 

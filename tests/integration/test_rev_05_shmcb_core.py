@@ -17,7 +17,7 @@ FORM = ("Content-Type", "application/x-www-form-urlencoded")
 CACHE = "SessionSignRevocationCache shmcb\n"
 
 
-def _server(httpd, backend=None, top=CACHE, modules=("socache_shmcb",)):
+def _server(httpd, backend=None, top=CACHE, modules=("socache_shmcb",), keys=None):
     mods = list(modules) + (PROXY_MODULES if backend else [])
     h = serve(httpd, "", start=False, modules=mods)
     pw = h.root / "conf" / "htpasswd"
@@ -32,7 +32,7 @@ def _server(httpd, backend=None, top=CACHE, modules=("socache_shmcb",)):
   ProxyPass ws://127.0.0.1:%d/
 </Location>
 """ % backend.port
-    h.conf.write_text(h.conf.read_text() + top + site(extra=LOGIN_SITE.format(
+    h.conf.write_text(h.conf.read_text() + top + site(keys=keys or (KEY1,), extra=LOGIN_SITE.format(
         pw=pw, login_extra="", form_extra="") + ws + """
 <Location /revoke>
   SetHandler session-sign-revoke

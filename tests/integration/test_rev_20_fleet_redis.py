@@ -223,3 +223,45 @@ def test_rev_20_10_a_persistent_redis_keeps_revocations_across_a_restart(httpd, 
         assert "SSG0072" not in a.error_log() + b.error_log()   # nothing was lost
     finally:
         r.stop()
+
+
+def test_rev_20_11_rotating_the_shared_key_across_the_fleet(httpd, redis):
+    """docs/fleet.md's three steps. Signing with a key before every node
+    knows it logs users out at the nodes that do not; adding it second
+    everywhere first, then first everywhere, then dropping the old one,
+    logs nobody out until the old key's tokens are meant to die."""
+    def fleet(keys_a, keys_b):
+        nodes = [_server(httpd, top="SessionSignRevocationCache %s\n" % redis.spec(),
+                         modules=("socache_redis",), keys=k) for k in (keys_a, keys_b)]
+        for h in nodes:
+            h.ack("SSG0001: session refused \\(invalid\\): unknown key id")
+        return nodes
+
+    # the mistake: A signs with KEY2 while B knows only KEY1
+    a, b = fleet((KEY2, KEY1), (KEY1,))
+    tok = _login(a, "alice")
+    b.secret(tok)
+    assert send(a, "/app/", tok)[0] == 200 and send(b, "/app/", tok)[0] == 401
+    a.stop(), b.stop()
+    # step 1: the new key second on every node; KEY1 still signs
+    a, b = fleet((KEY1, KEY2), (KEY1, KEY2))
+    old = _login(a, "alice")
+    b.secret(old)
+    assert send(b, "/app/", old)[0] == 200
+    a.stop(), b.stop()
+    # step 2: the new key first on every node; old cookies pass and are re-signed
+    a, b = fleet((KEY2, KEY1), (KEY2, KEY1))
+    st, hd, _ = send(b, "/app/", old)
+    assert st == 200
+    resigned = cookie_value(hd)
+    assert resigned and resigned.split(".")[1] == support.ssg_ref.kid(KEY2.encode())
+    b.secret(resigned)
+    new = _login(a, "bob")
+    b.secret(new)
+    assert send(b, "/app/", new)[0] == 200 and send(a, "/app/", resigned)[0] == 200
+    a.stop(), b.stop()
+    # step 3: the old key gone; only what it alone signed is refused
+    a, b = fleet((KEY2,), (KEY2,))
+    for h in (a, b):
+        assert send(h, "/app/", old)[0] == 401
+        assert send(h, "/app/", resigned)[0] == 200 and send(h, "/app/", new)[0] == 200

@@ -27,6 +27,8 @@ EXPECTED_FILES = {
         "/usr/share/doc/%s/mod_session_sign.md.gz" % SSG,
         "/usr/share/doc/%s/token-format.md.gz" % SSG,
         "/usr/share/doc/%s/security.md.gz" % SSG,
+        "/usr/share/doc/%s/fleet.md.gz" % SSG,
+        "/usr/share/doc/%s/fleet.png" % SSG,
     },
     WSA: {
         MODDIR + "/mod_ws_auth.so",
