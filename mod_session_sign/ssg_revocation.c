@@ -50,12 +50,14 @@ APLOG_USE_MODULE(session_sign);
 #define SSG_RV_USER_SLOTS  1024
 #define SSG_RV_KEY_MAX     80
 #define SSG_RV_REINIT_RING 16
+#define SSG_RV_CLAIM       apr_time_from_msec(500)
 
 typedef struct {
     apr_uint64_t hash;
     char key[SSG_RV_KEY_MAX];
     apr_time_t checked;
-    apr_int64_t value; /* sid: 1 revoked, 0 not; user: T, or -1 none */
+    apr_time_t claimed; /* a thread is asking the cache since then */
+    apr_int64_t value;  /* sid: 1 revoked, 0 not; user: T, or -1 none */
 } ssg_rv_slot_t;
 
 typedef struct {
@@ -485,18 +487,41 @@ static apr_uint64_t ssg_rv_hash(const char *s)
 }
 
 /* @return 1 and *value if key was checked within the interval */
-static int ssg_rv_recall(ssg_rv_slot_t *tab, unsigned n, const char *key, apr_time_t now,
+static int ssg_rv_recall_locked(ssg_rv_slot_t *tab, unsigned n, const char *key, apr_time_t now,
                          apr_interval_time_t interval, apr_int64_t *value)
 {
     apr_uint64_t h = ssg_rv_hash(key);
     ssg_rv_slot_t *e = &tab[h % n];
     int hit;
 
-    apr_thread_mutex_lock(ssg_rv_child->lock);
-    hit = e->hash == h && e->checked && now - e->checked < interval && !strcmp(e->key, key);
+    hit = e->hash == h && e->checked && !strcmp(e->key, key);
+    if (hit && now - e->checked >= interval) {
+        /* stale: one thread asks the cache; while it does (at most
+         * SSG_RV_CLAIM), the others keep the last answer, so 50 threads
+         * on one session make one lookup round, not 50. Not in an outage:
+         * then every request that cannot be checked must learn it. */
+        if (e->claimed > e->checked && now - e->claimed < SSG_RV_CLAIM &&
+            !apr_atomic_read32(&ssg_rv_shared->down)) {
+            hit = 1;
+        }
+        else {
+            e->claimed = now;
+            hit = 0;
+        }
+    }
     if (hit) {
         *value = e->value;
     }
+    return hit;
+}
+
+static int ssg_rv_recall(ssg_rv_slot_t *tab, unsigned n, const char *key, apr_time_t now,
+                         apr_interval_time_t interval, apr_int64_t *value)
+{
+    int hit;
+
+    apr_thread_mutex_lock(ssg_rv_child->lock);
+    hit = ssg_rv_recall_locked(tab, n, key, now, interval, value);
     apr_thread_mutex_unlock(ssg_rv_child->lock);
     return hit;
 }
@@ -508,6 +533,9 @@ static void ssg_rv_remember(ssg_rv_slot_t *tab, unsigned n, const char *key, apr
     ssg_rv_slot_t *e = &tab[h % n];
 
     apr_thread_mutex_lock(ssg_rv_child->lock);
+    if (e->hash != h || strcmp(e->key, key)) {
+        e->claimed = 0;
+    }
     e->hash = h;
     apr_cpystrn(e->key, key, sizeof(e->key));
     e->checked = now;
@@ -518,6 +546,14 @@ static void ssg_rv_remember(ssg_rv_slot_t *tab, unsigned n, const char *key, apr
 static const char *ssg_rv_user_key(apr_pool_t *p, const char *user)
 {
     return apr_pstrcat(p, "ssg:u:", ssg_digest_hex(p, user, strlen(user)), NULL);
+}
+
+/* The key of a user in a child's memory: the name itself where it fits a
+ * slot (no SHA-256 per request), else the cache's key. */
+static const char *ssg_rv_user_mkey(apr_pool_t *p, const char *user)
+{
+    return strlen(user) + 2 < SSG_RV_KEY_MAX ? apr_pstrcat(p, "m:", user, NULL)
+                                             : ssg_rv_user_key(p, user);
 }
 
 /* ------------------------------------------------------------------ */
@@ -533,15 +569,16 @@ int ssg_revocation_enabled(request_rec *r)
 static apr_status_t ssg_rv_user_time(request_rec *r, const ssg_srv_conf *sc, const char *user,
                                      apr_time_t now, int fresh_only, apr_int64_t *t)
 {
-    const char *ukey = ssg_rv_user_key(r->pool, user);
+    const char *mkey = ssg_rv_user_mkey(r->pool, user), *ukey;
     char buf[32];
     unsigned int len = sizeof(buf) - 1;
     apr_status_t rv;
 
     if (!fresh_only &&
-        ssg_rv_recall(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, now, ssg_rv_interval(sc), t)) {
+        ssg_rv_recall(ssg_rv_child->users, SSG_RV_USER_SLOTS, mkey, now, ssg_rv_interval(sc), t)) {
         return APR_SUCCESS;
     }
+    ukey = ssg_rv_user_key(r->pool, user);
     rv = ssg_rv_get(sc, r->server, ukey, buf, &len, r->pool);
     if (rv == APR_SUCCESS) {
         buf[len < sizeof(buf) ? len : sizeof(buf) - 1] = '\0';
@@ -553,7 +590,7 @@ static apr_status_t ssg_rv_user_time(request_rec *r, const ssg_srv_conf *sc, con
     else {
         return rv;
     }
-    ssg_rv_remember(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, now, *t);
+    ssg_rv_remember(ssg_rv_child->users, SSG_RV_USER_SLOTS, mkey, now, *t);
     return APR_SUCCESS;
 }
 
@@ -568,13 +605,17 @@ int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_
     unsigned int len = sizeof(buf) - 1;
     apr_status_t rv = APR_SUCCESS;
 
-    have_sid =
-        ssg_rv_recall(ssg_rv_child->sids, SSG_RV_SLOTS, skey, now, ssg_rv_interval(sc), &revoked);
+    /* both under one lock: the thread that claims a stale session claims
+     * its stale user too, so one round refreshes both */
+    apr_thread_mutex_lock(ssg_rv_child->lock);
+    have_sid = ssg_rv_recall_locked(ssg_rv_child->sids, SSG_RV_SLOTS, skey, now,
+                                    ssg_rv_interval(sc), &revoked);
     if (user) {
-        const char *ukey = ssg_rv_user_key(r->pool, user);
-        have_user = ssg_rv_recall(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, now,
-                                  ssg_rv_interval(sc), &t);
+        const char *mkey = ssg_rv_user_mkey(r->pool, user);
+        have_user = ssg_rv_recall_locked(ssg_rv_child->users, SSG_RV_USER_SLOTS, mkey, now,
+                                         ssg_rv_interval(sc), &t);
     }
+    apr_thread_mutex_unlock(ssg_rv_child->lock);
     if (have_sid && have_user) {
         return (revoked || (user && t >= iat)) ? SESSION_SIGN_REVOKED : SESSION_SIGN_VERIFIED;
     }
@@ -635,7 +676,8 @@ apr_status_t ssg_revocation_revoke_user(request_rec *r, const char *user, apr_in
                                  r->pool);
 
     if (rv == APR_SUCCESS) {
-        ssg_rv_remember(ssg_rv_child->users, SSG_RV_USER_SLOTS, ukey, apr_time_now(), t);
+        ssg_rv_remember(ssg_rv_child->users, SSG_RV_USER_SLOTS, ssg_rv_user_mkey(r->pool, user),
+                        apr_time_now(), t);
     }
     else {
         ssg_rv_down(r, sc, rv);

@@ -265,3 +265,53 @@ def test_rev_20_11_rotating_the_shared_key_across_the_fleet(httpd, redis):
     for h in (a, b):
         assert send(h, "/app/", old)[0] == 401
         assert send(h, "/app/", resigned)[0] == 200 and send(h, "/app/", new)[0] == 200
+
+
+def test_rev_20_12_fifty_connections_on_one_cookie_ask_redis_once_a_round(httpd, redis):
+    """Issue 15 point 4 under concurrency: 50 keep-alive connections on one
+    cookie. When a child's answer goes stale, one thread asks Redis and the
+    others keep the last answer meanwhile, so the child makes one round of
+    three commands per interval, not one per waiting thread. (A correctness
+    bound, not a timing: make bench measures the same at full load.)"""
+    import http.client
+    import os
+    import threading
+    a, = _fleet(httpd, redis, n=1)
+    tok = _login(a, "alice")
+    stop, errors, count = time.time() + 4.0, [], [0]
+
+    def client():
+        c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+        try:
+            while time.time() < stop:
+                try:
+                    c.request("GET", "/app/", headers={"Cookie": "session=" + tok})
+                    r = c.getresponse()
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    c.close()                        # MaxKeepAliveRequests: a new connection
+                    c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+                    continue
+                r.read()
+                if r.status != 200:
+                    errors.append(r.status)
+                count[0] += 1
+        except Exception as e:                       # noqa: BLE001
+            errors.append(repr(e))
+        finally:
+            c.close()
+
+    before, t0 = redis.commands(), time.time()
+    threads = [threading.Thread(target=client) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    took = time.time() - t0
+    cmds = redis.commands() - before - 1
+    ppid = int((a.root / "run" / "httpd.pid").read_text())
+    kids = [p for p in os.listdir("/proc") if p.isdigit() and
+            open("/proc/%s/stat" % p).read().rsplit(")", 1)[1].split()[1] == str(ppid)]
+    assert not errors, errors[:5]
+    assert count[0] > 200
+    per_child = cmds / took / max(len(kids), 1)
+    assert per_child <= 5, (cmds, took, len(kids))
