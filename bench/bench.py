@@ -68,6 +68,11 @@ def parse_args():
                     help="private futex hash slots for every httpd process (Linux 6.16+; "
                          "default %(default)s; 0 leaves the kernel's default: 16 slots on 2 CPUs, "
                          "a per-start lottery, see docs/performance.md)")
+    ap.add_argument("--no-revocation", dest="revocation", action="store_false", default=True,
+                    help="skip Sr and Sd (S with a shmcb / Redis revocation cache, loaded at "
+                         "once with S; needs redis-server)")
+    ap.add_argument("--only-revocation", action="store_true",
+                    help="measure only S, Sr and Sd at once (with the warm-up and sanity checks)")
     ap.add_argument("--skip-hold", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
     ap.add_argument("--pause", type=float, default=0,
@@ -94,9 +99,14 @@ def parse_args():
     if not (1 <= a.rounds <= 50 and 1 <= a.seconds <= 300 and 1 <= a.concurrency <= 1000
             and 1 <= a.hold <= 5000 and -20 <= a.nice <= 19):
         ap.error("rounds 1..50, seconds 1..300, concurrency 1..1000, hold 1..5000, nice -20..19")
-    for tool in ("wrk", "gnuplot", "htpasswd", "taskset"):
+    if a.only_revocation:
+        a.revocation, a.skip_micro, a.skip_hold, a.skip_memory = True, True, True, True
+        a.profile = a.instructions = a.syscalls = False
+    tools = ("wrk", "gnuplot", "htpasswd", "taskset") + (("redis-server",) if a.revocation else ())
+    for tool in tools:
         if not shutil.which(tool):
-            sys.exit("bench: %s is missing (Debian packages wrk, gnuplot-nox, apache2-utils, util-linux)" % tool)
+            sys.exit("bench: %s is missing (Debian packages wrk, gnuplot-nox, apache2-utils, "
+                     "util-linux, redis-server)" % tool)
     return a
 
 
@@ -119,9 +129,14 @@ def measure(run, a):
             log("cookie %s: %s" % (n, run.cookies[n]))
         time.sleep(a.pause)
     drivers.warmup(run)
+    if a.only_revocation:
+        drivers.revocation(run)
+        return
     drivers.rounds(run)
     if a.concurrent_runs:
         drivers.concurrent(run)
+    if a.revocation:
+        drivers.revocation(run)
     if a.profile:
         tracers.profile(run)
     if a.instructions:

@@ -11,6 +11,7 @@
 #                                     smaller memory and tunnel figures
 #   make bench BENCH_ROUNDS=7 BENCH_SECONDS=10
 #   make bench BENCH_NICE=-5          (takes CPU from other users of the machine)
+#   make bench BENCH_REVOCATION_ONLY=1  only S, Sr (shmcb) and Sd (Redis) loaded at once
 #   make bench-tools                  only build wsload, wsecho, micro, futex_slots.so, mod_min_gate.so
 #
 # Results: a Markdown report on stdout and bench/results/<timestamp>.{md,json,png}
@@ -28,7 +29,8 @@ BENCH_CFLAGS   = $(filter-out -std=c99,$(CORE_CFLAGS)) -std=gnu99
 BENCH_ARGS    := $(if $(strip $(BENCH_QUICK)),--quick) \
                  $(if $(strip $(BENCH_ROUNDS)),--rounds $(BENCH_ROUNDS)) \
                  $(if $(strip $(BENCH_SECONDS)),--seconds $(BENCH_SECONDS)) \
-                 $(if $(strip $(BENCH_NICE)),--nice $(BENCH_NICE))
+                 $(if $(strip $(BENCH_NICE)),--nice $(BENCH_NICE)) \
+                 $(if $(strip $(BENCH_REVOCATION_ONLY)),--only-revocation)
 
 .PHONY: bench bench-tools bench-deps
 
@@ -59,7 +61,7 @@ bench-tools: $(BENCH_TOOLS)
 
 # Debian packages the benchmark needs besides the build's (root: installed)
 bench-deps:
-	@sh tests/tools/ensure-deps.sh wrk gnuplot-nox valgrind strace
+	@sh tests/tools/ensure-deps.sh wrk gnuplot-nox valgrind strace redis-server
 
 bench: bench-deps all bench-tools
 	$(BENCH_PYTHON) bench/bench.py --build $(or $(BUILD),build) $(BENCH_ARGS)

@@ -1,13 +1,15 @@
 """Load drivers: the load generators of one measurement (bench/wsload churn
 for handshakes, wrk for guarded GETs) and what they measure, the warm-up,
-the interleaved sequential rounds, P S M loaded at once, idle tunnels held
+the interleaved sequential rounds, P S M loaded at once, S Sr Sd loaded at
+once (revocation), idle tunnels held
 (wsload hold), the memory run (wsload get) and the micro-benchmarks."""
 import os
 import re
 import subprocess
 import time
 
-from .instances import BREAKDOWN, CONFIGS, HS_WITH, MIN_GATE, TICK, log, system_busy_ticks
+from .instances import (BREAKDOWN, CONFIGS, HS_WITH, MIN_GATE, REVOCATION, TICK, children_of, log,
+                        system_busy_ticks)
 
 
 def run_measured(argv, stdin=None, timeout=None):
@@ -219,6 +221,52 @@ def concurrent(run):
                 for name in names[1:])))
         out[kind] = runs
     run.results["concurrent"] = out
+
+
+def revocation(run):
+    """Issue 15's cost: S, Sr (S + shmcb revocation) and Sd (S + Redis)
+    loaded at once with guarded GETs, each by its own wrk (50 connections,
+    one cookie each), --concurrent-runs times; per run each one's Apache CPU
+    per GET, and the Redis commands Sd caused per second and per child
+    (INFO's total_commands_processed before and after, minus the two INFOs)."""
+    n, secs = max(run.a.concurrent_runs, 1), run.a.concurrent_seconds
+    names = ("S",) + REVOCATION
+    runs = []
+    for i in range(n + 1):  # the first is a warm-up
+        procs, c0 = {}, {}
+        cmd0 = run.redis.commands()
+        t0 = time.monotonic()
+        for name in names:
+            c0[name] = run.httpd[name].cpu_ticks()
+            procs[name] = subprocess.Popen(load_argv(run, name, "get", secs),
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                           text=True)
+        res = {}
+        for name in names:
+            o, e = procs[name].communicate(timeout=secs + 60)
+            ticks = run.httpd[name].cpu_ticks() - c0[name]
+            if procs[name].returncode != 0:
+                raise RuntimeError("revocation %s failed: %s" % (name, e))
+            ops, errors = ops_and_errors("get", o)
+            res[name] = {"us_per_op": ticks / TICK * 1e6 / ops if ops else None,
+                         "ops": ops, "errors": errors, "rate": parse_wrk(o)["rate"]}
+        wall = time.monotonic() - t0
+        cmds = max(0, run.redis.commands() - cmd0 - 2)
+        kids = len(children_of(run.httpd["Sd"].pid))
+        res["redis"] = {"commands": cmds, "seconds": wall, "children": kids,
+                        "per_s_per_child": cmds / wall / max(kids, 1)}
+        for name in names:
+            quiesce(run.httpd[name])
+        if i == 0 or None in [res[name]["us_per_op"] for name in names]:
+            continue
+        runs.append(res)
+        log("revocation run %d: S %.1f us/GET, Sr %.1f (S/Sr %.3f), Sd %.1f (S/Sd %.3f); "
+            "Redis %.2f commands/s per child (%d children)"
+            % (i, res["S"]["us_per_op"], res["Sr"]["us_per_op"],
+               res["S"]["us_per_op"] / res["Sr"]["us_per_op"], res["Sd"]["us_per_op"],
+               res["S"]["us_per_op"] / res["Sd"]["us_per_op"], res["redis"]["per_s_per_child"],
+               kids))
+    run.results["revocation"] = runs
 
 
 def hold(run):

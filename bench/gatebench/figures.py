@@ -25,6 +25,9 @@ GET_CAPACITY = 0.93        # S >= x P guarded GETs/s (issue 5: 0.95)
 HS_CPU_OVER_P_US = 5       # Apache CPU per handshake, S - P (issue 5)
 GET_CPU_OVER_M_US = 3.5    # Apache CPU per guarded GET, S - M (issue 5: S - P <= 3)
 F_RATIOS = {"hs": 4, "get": 20}
+# issue 15: S with revocation, loaded at once with S
+REVOCATION_CAPACITY = {"Sr": 0.97, "Sd": 0.90}   # x S guarded GETs/s
+REDIS_OPS_PER_CHILD = 5                          # Redis commands/s per child
 VERIFY_RATIO = 1.5
 PAIRS = (("S", "P"), ("S", "F"), ("F", "P"), ("S", "M"))
 
@@ -186,9 +189,11 @@ class Targets:
             d = med(pd)
             measured = "%+.1f us (median of %d paired rounds)" % (d, len(pd))
             note = ""
-        else:
+        elif self.res.get("rounds"):
             self.rows.append((label, "n/a: M was not measured (--no-min-gate)", "n/a", ""))
             return
+        else:
+            return                                 # --only-revocation: no rounds at all
         s_cpu, m_cpu = self.g("get", "S", "apache_us_per_op"), self.g("get", MIN_GATE,
                                                                        "apache_us_per_op")
         if pd and s_cpu is not None and m_cpu is not None:
@@ -260,6 +265,27 @@ class Targets:
                               verdict(ratio <= VERIFY_RATIO),
                               "median of per-batch ratios" + ("; " + note if note else "")))
 
+    def revocation(self):
+        cap, ops = revocation_figures(self.res)
+        if not ops:
+            return
+        for name, want in REVOCATION_CAPACITY.items():
+            c = cap[name]
+            ratio = med(c)
+            what = "shmcb" if name == "Sr" else "Redis"
+            note = "capacity = S's CPU per GET / %s's, in runs of S, Sr and Sd at once" % name
+            if ratio < want:
+                note += "; short by %.1f%% of S" % ((want - ratio) * 100)
+            self.rows.append(("%s (%s) >= %.2f x S guarded GETs/s" % (name, what, want),
+                              "%.3f x S (median of %d runs %.3f-%.3f)"
+                              % (ratio, len(c), min(c), max(c)), verdict(ratio >= want), note))
+        worst = max(ops)
+        self.rows.append(("Redis commands/s per Sd child <= %d (50 connections, one cookie)"
+                          % REDIS_OPS_PER_CHILD,
+                          "%.2f (median of %d runs; max %.2f)" % (med(ops), len(ops), worst),
+                          verdict(worst <= REDIS_OPS_PER_CHILD),
+                          "the verdict is on the worst run; SessionSignRevocationInterval 1"))
+
     def memory(self):
         mem = self.res.get("memory")
         if not (mem and mem.get("rss_kb")):
@@ -276,6 +302,15 @@ class Targets:
                           "{:+d} KiB over {:,}".format(g_kb, mem["requests"]), verdict(ok), note))
 
 
+def revocation_figures(res):
+    """({name: [capacity vs S per run]}, [Redis commands/s per child per
+    run]) from the runs of S, Sr and Sd at once; ({}, []) without them."""
+    runs = res.get("revocation") or []
+    cap = {n: [r["S"]["us_per_op"] / r[n]["us_per_op"] for r in runs]
+           for n in REVOCATION_CAPACITY if runs}
+    return cap, [r["redis"]["per_s_per_child"] for r in runs]
+
+
 def targets(res, S, paired):
     """[(target, measured, verdict, note)], in the report's order."""
     t = Targets(res, S, paired)
@@ -286,4 +321,5 @@ def targets(res, S, paired):
     t.against_f()
     t.verify()
     t.memory()
+    t.revocation()
     return t.rows

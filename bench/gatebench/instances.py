@@ -27,6 +27,9 @@ CONFIGS = ("P", "S", "F")
 # cookie session (Pm), plus mod_session_sign verifying it (Pk); S adds the
 # gate (full runs only: --no-breakdown, off in --quick)
 BREAKDOWN = ("Pm", "Pk")
+# S with revocation (issue 15): Sr with a shmcb cache, Sd with a private
+# Redis; loaded at once with S (drivers.revocation), never in the rounds
+REVOCATION = ("Sr", "Sd")
 # M, the reference minimal HMAC-cookie gate (bench/mod_min_gate.c) on P: two
 # of the targets are set against it, so it runs in quick runs too
 MIN_GATE = "M"
@@ -44,12 +47,15 @@ LABELS = {
     "P": "plain proxy, no authentication (ceiling)",
     "S": "mod_session_sign + mod_ws_auth (WSAuth On, Origin check, 1 forwarded header)",
     "F": "mod_auth_form + mod_session_cookie + mod_session_crypto (bcrypt AuthUserFile)",
+    "Sr": "S + SessionSignRevocationCache shmcb (revocation on one host)",
+    "Sd": "S + SessionSignRevocationCache redis (a private redis-server on loopback)",
 }
 
 # every instance loads the same modules; only the configuration differs
 MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "authn_file",
            "auth_basic", "auth_form", "request", "session", "session_cookie",
-           "session_crypto", "proxy", "proxy_http", "proxy_wstunnel"]
+           "session_crypto", "proxy", "proxy_http", "proxy_wstunnel", "socache_shmcb",
+           "socache_redis"]
 
 THREADS_PER_CHILD = 1100
 SERVER_LIMIT = 2                                   # 2,200 workers > 2,000 tunnels
@@ -319,10 +325,20 @@ MaxConnectionsPerChild 0
         return bad
 
 
-def config_bodies(backend_port, htpasswd, min_gate_so=None):
-    """The part of each configuration that differs, by name."""
+def config_bodies(backend_port, htpasswd, min_gate_so=None, redis_port=None):
+    """The part of each configuration that differs, by name (Sr and Sd only
+    with redis_port: S's body and a revocation cache)."""
     proxy = "ProxyPass ws://127.0.0.1:%d/" % backend_port
     session = "Session On\nSessionCookieName session path=/;HttpOnly;SameSite=Lax"
+    bodies = _bodies(proxy, session, htpasswd, min_gate_so)
+    if redis_port:
+        bodies["Sr"] = "SessionSignRevocationCache shmcb\n" + bodies["S"]
+        bodies["Sd"] = ("SessionSignRevocationCache redis:127.0.0.1:%d\n" % redis_port
+                        + bodies["S"])
+    return bodies
+
+
+def _bodies(proxy, session, htpasswd, min_gate_so):
     return {
         "P": f"""
 <Location /ws/>

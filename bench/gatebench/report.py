@@ -202,6 +202,27 @@ def min_gate_section(res, S):
     return L
 
 
+def revocation_section(res):
+    """S, Sr and Sd loaded at once (issue 15), run by run."""
+    runs = res.get("revocation") or []
+    if not runs:
+        return []
+    L = ["### Revocation: S, Sr (shmcb) and Sd (Redis) loaded at once (Apache CPU per guarded GET, us)",
+         "", "Sr: %s. Sd: %s. Each with its own wrk (50 connections, one v2 cookie), the same "
+         "seconds of the machine; capacity x S = S's CPU per GET over the other's. Redis "
+         "commands: INFO's total_commands_processed over the run, per second and per Sd child."
+         % (LABELS["Sr"], LABELS["Sd"]), "",
+         "| run | S | Sr | Sd | Sr x S | Sd x S | Redis cmd/s | per child |",
+         "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for i, r in enumerate(runs):
+        s_, sr, sd = (r[n]["us_per_op"] for n in ("S", "Sr", "Sd"))
+        rd = r["redis"]
+        L.append("| %d | %.1f | %.1f | %.1f | %.3f | %.3f | %.1f | %.2f |"
+                 % (i + 1, s_, sr, sd, s_ / sr, s_ / sd, rd["commands"] / rd["seconds"],
+                    rd["per_s_per_child"]))
+    return L + [""]
+
+
 def micro_section(res):
     m = res.get("micro", {})
     if not m:
@@ -351,8 +372,10 @@ def syscalls_section(res):
 
 
 def render(res, S, paired, info, args):
-    L = header(res, info, args) + main_table(res, S, args) + targets_table(res)
-    L += concurrent_table(res, args) + min_gate_section(res, S) + micro_section(res)
+    L = header(res, info, args) + (main_table(res, S, args) if res.get("rounds") else [])
+    L += targets_table(res)
+    L += concurrent_table(res, args) + min_gate_section(res, S) + revocation_section(res)
+    L += micro_section(res)
     L += memory_line(res, args) + steps_section(S) + profile_section(res)
     L += instructions_section(res) + syscalls_section(res)
     lp, cr = res.get("log_problems", {}), res.get("crashes", {})

@@ -8,8 +8,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .instances import (BREAKDOWN, CONFIGS, FUTEX_SLOTS, MIN_GATE, PASSWORD, ROOT, USER, Backend,
-                        Httpd, Placement, config_bodies, log, support)
+from .instances import (BREAKDOWN, CONFIGS, FUTEX_SLOTS, MIN_GATE, PASSWORD, REVOCATION, ROOT,
+                        USER, Backend, Httpd, Placement, config_bodies, log, support)
 
 
 def post_form(port, path, body):
@@ -54,12 +54,14 @@ class Run:
         self.backend = None
         self.cookies = {}
         self.work = None
+        self.redis = None
 
     @property
     def configs(self):
         """The instances of this run, in measuring order."""
         return (CONFIGS + (BREAKDOWN if self.a.breakdown else ())
-                + ((MIN_GATE,) if self.a.min_gate else ()))
+                + ((MIN_GATE,) if self.a.min_gate else ())
+                + (REVOCATION if getattr(self.a, "revocation", False) else ()))
 
     def setup(self):
         self.work = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -87,7 +89,16 @@ class Run:
         for so in sos:
             os.chmod(self.modules / so, 0o755)
         self.backend = Backend(self.work, self.tools, self.place)
-        self.bodies = config_bodies(self.backend.port, htpasswd, self.modules / "mod_min_gate.so")
+        if getattr(self.a, "revocation", False):
+            # Sd's cache: Debian's redis-server on a free loopback port with
+            # its own directory, on the client CPUs (as the backend), stopped
+            # at the end (tests/integration/stores.py)
+            import stores
+            self.redis = stores.Redis(self.work / "redis")
+            self.redis.argv_prefix = self.place.client([])
+            self.redis.start()
+        self.bodies = config_bodies(self.backend.port, htpasswd, self.modules / "mod_min_gate.so",
+                                    self.redis.port if self.redis else None)
         for name in self.configs:
             self.httpd[name] = Httpd(name, self.work / name, self.bodies[name], self.modules,
                                      self.place, self.futex)
@@ -127,7 +138,16 @@ class Run:
             "F GET with session": (plain_get(hf.port, cf), 200),
             "F GET without session": (plain_get(hf.port, None), 401),
         }
-        for name in BREAKDOWN + (MIN_GATE,):
+        for name in REVOCATION:
+            if name in self.httpd:
+                st3, hd3 = post_form(self.httpd[name].port, "/login",
+                                     "username=%s&password=%s" % (USER, PASSWORD))
+                c = session_cookie(hd3)
+                if not c or not c.startswith("session=v2."):
+                    raise RuntimeError("%s login gave no v2 session (%s)" % (name, st3))
+                self.cookies[name] = c
+                checks["%s login handler" % name] = (st3, 303)
+        for name in BREAKDOWN + (MIN_GATE,) + REVOCATION:
             if name in self.httpd:
                 checks["%s GET" % name] = (plain_get(self.httpd[name].port, self.cookies[name]), 200)
         if MIN_GATE in self.httpd:
@@ -151,5 +171,7 @@ class Run:
         self.results["crashes"] = crashes
         if self.backend:
             self.backend.stop()
+        if self.redis:
+            self.redis.stop()
         self.results["log_problems"] = {k: len(v) for k, v in problems.items()}
         self.results["log_samples"] = {k: v[:5] for k, v in problems.items() if v}

@@ -18,12 +18,13 @@ class _Engine:
         os.chmod(self.root, 0o777)
         self.port = port or support.free_port()
         self.proc = None
+        self.argv_prefix = []           # e.g. taskset/nice (make bench)
 
     def argv(self):
         raise NotImplementedError
 
     def start(self):
-        self.proc = subprocess.Popen(self.argv(), stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self.argv_prefix + self.argv(), stdin=subprocess.DEVNULL,
                                      stdout=open(self.root / "out.log", "ab"),
                                      stderr=subprocess.STDOUT, start_new_session=True)
         support.wait_port(self.port, proc=self.proc)

@@ -122,3 +122,44 @@ def test_without_concurrent_runs_the_paired_rounds_stand_in():
     # per round S - M = 106 - 103 us; S/P 8500/9000
     assert t["S Apache CPU/GET <= M + 3.5 us"][1] == "+3.0 us (median of 3 paired rounds)"
     assert t["S >= 0.93 x P guarded GETs/s"][1] == "0.944 x P (median of 3 paired rounds)"
+
+
+def rev_run(s, sr, sd, cmds, seconds=5.0, children=2):
+    return {"S": {"us_per_op": s}, "Sr": {"us_per_op": sr}, "Sd": {"us_per_op": sd},
+            "redis": {"commands": cmds, "seconds": seconds, "children": children,
+                      "per_s_per_child": cmds / seconds / children}}
+
+
+REV = ("Sr (shmcb) >= 0.97 x S guarded GETs/s", "Sd (Redis) >= 0.90 x S guarded GETs/s",
+       "Redis commands/s per Sd child <= 5 (50 connections, one cookie)")
+
+
+def test_revocation_targets_from_the_runs_of_s_sr_and_sd_at_once():
+    res = result([conc(400, 408, 402)] * 3, [conc(150, 159, 154.5)] * 3)
+    res["revocation"] = [rev_run(100, 102, 108, 30), rev_run(110, 112, 121, 32),
+                         rev_run(100, 101, 111, 36)]
+    t, _ = verdicts(res)
+    assert list(t) == list(NEW + OTHERS + REV)
+    _, measured, verdict, _ = t[REV[0]]
+    # capacities S/Sr: 0.980, 0.982, 0.990 -> median 0.982
+    assert verdict == "PASS" and measured.startswith("0.982 x S (median of 3 runs 0.980-0.990)")
+    _, measured, verdict, _ = t[REV[1]]
+    assert verdict == "PASS" and measured.startswith("0.909 x S")
+    _, measured, verdict, _ = t[REV[2]]
+    assert verdict == "PASS" and measured.startswith("3.20 (median of 3 runs; max 3.60)")
+
+
+def test_revocation_targets_miss_where_they_should():
+    res = result([conc(400, 408, 402)] * 3, [conc(150, 159, 154.5)] * 3)
+    # Sr 0.96, Sd 0.85; one run's Redis 5.2 commands/s per child
+    res["revocation"] = [rev_run(96, 100, 113, 30), rev_run(96, 100, 113, 52)]
+    t, _ = verdicts(res)
+    assert t[REV[0]][2] == "MISS" and "short by 1.0% of S" in t[REV[0]][3]
+    assert t[REV[1]][2] == "MISS"
+    assert t[REV[2]][2] == "MISS"                  # the worst run decides
+
+
+def test_without_revocation_runs_there_are_no_such_rows():
+    res = result([conc(400, 408, 402)] * 3, [conc(150, 159, 154.5)] * 3)
+    t, _ = verdicts(res)
+    assert not any(k.startswith(("Sr ", "Sd ", "Redis")) for k in t)
