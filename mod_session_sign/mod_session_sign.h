@@ -46,7 +46,9 @@ APR_DECLARE_OPTIONAL_FN(int, session_sign_status,
  * Cheaper than ap_session_load() + ap_session_get() after session_sign_status()
  * on the same request: the session it loaded is reused.
  * @param r   the request
- * @param key the session key
+ * @param key the session key; "session-sign:sid" asks for the session id
+ *            of a v2 token (SessionSignRevocationCache), which is no
+ *            session entry: mod_session and applications never see it
  * @return the value, or NULL if the session did not verify (or is not
  *         configured here) or holds no such key
  */

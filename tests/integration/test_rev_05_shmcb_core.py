@@ -29,6 +29,7 @@ def _server(httpd, backend=None, top=CACHE, modules=("socache_shmcb",), keys=Non
 <Location /ws/>
   WSAuth On
   WSAuthForwardHeader X-Remote-User user
+  WSAuthForwardHeader X-Session-Id session-sign:sid
   ProxyPass ws://127.0.0.1:%d/
 </Location>
 """ % backend.port
@@ -154,6 +155,10 @@ def test_rev_05_07_the_session_id_is_no_session_entry(httpd, backend):
     tok = _login(h, "alice")
     st, hd, _ = send(h, "/app/", tok)
     assert st == 200 and entries(header(hd, "X-Session")) == {"user": "alice"}
+    # ... but asked for by name (session_sign_get "session-sign:sid") it is there
+    out, seen = support.ws_session(h.port, "/ws/", cookie="session=" + tok, want_headers=True)
+    assert out == ["hello"] and seen["x-session-id"] == tok.split(".")[3]
+    assert seen["x-remote-user"] == "alice"
 
 
 def test_rev_05_08_the_id_and_issued_at_are_kept_across_re_signing(httpd):
