@@ -245,9 +245,9 @@ int main(int argc, const char *const *argv)
             ssg_verify(p, ring, context, now, max_lifetime, SSG_CLOCK_SKEW, arg, strlen(arg), &res);
         if (ssg_status_ok(st)) {
             /* a v2 token also names its session id (what logout revokes) */
-            printf("valid key=%d kid=%s iat=%" APR_INT64_T_FMT "%s%s\n%s\n", res.key_index,
-                   res.kid, res.iat, res.version == 2 ? " sid=" : "",
-                   res.version == 2 ? res.sid : "", res.payload);
+            printf("valid key=%d kid=%s iat=%" APR_INT64_T_FMT "%s%s\n%s\n", res.key_index, res.kid,
+                   res.iat, res.version == 2 ? " sid=" : "", res.version == 2 ? res.sid : "",
+                   res.payload);
             rc = 0;
         }
         else {

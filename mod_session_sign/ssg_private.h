@@ -11,6 +11,8 @@
  *   ssg_authz.c         AuthType session-sign, Require session-attr
  *   ssg_login.c         session-sign-login / -logout / -revoke handlers, login form
  *   ssg_revocation.c    revocation records in a socache, the outage policy
+ *   ssg_rv_memory.c     a child's memory of recent revocation answers
+ *   ssg_rv_handover.c   shmcb revocation records across a restart
  *
  * Log tags: SSG0001..SSG0099, one per call site. No log line carries a
  * secret, a token or a cookie value.
@@ -150,6 +152,29 @@ void ssg_register_authz_hooks(apr_pool_t *p);
 int ssg_login_handler(request_rec *r);
 int ssg_logout_handler(request_rec *r);
 int ssg_revoke_handler(request_rec *r);
+
+/* ssg_rv_memory.c: a child's fixed tables of recent answers. recall: 1
+ * and *value if key was checked within interval, or if another thread is
+ * refreshing it (at most 0.5 s, not in an outage); 0 when this thread must
+ * ask the cache (it has claimed the refresh). */
+#define SSG_RV_MEMORY_KEY_MAX 80
+#define SSG_RV_SIDS           0
+#define SSG_RV_USERS          1
+typedef struct ssg_rv_memory ssg_rv_memory_t;
+ssg_rv_memory_t *ssg_rv_memory_create(apr_pool_t *p);
+void ssg_rv_memory_lock(ssg_rv_memory_t *m);
+void ssg_rv_memory_unlock(ssg_rv_memory_t *m);
+int ssg_rv_recall_locked(ssg_rv_memory_t *m, int table, const char *key, apr_time_t now,
+                         apr_interval_time_t interval, int outage, apr_int64_t *value);
+int ssg_rv_recall(ssg_rv_memory_t *m, int table, const char *key, apr_time_t now,
+                  apr_interval_time_t interval, int outage, apr_int64_t *value);
+void ssg_rv_remember(ssg_rv_memory_t *m, int table, const char *key, apr_time_t now,
+                     apr_int64_t value);
+
+/* ssg_rv_handover.c: for a shmcb cache, at post_config */
+void ssg_rv_handover_restore(ssg_srv_conf *sc, server_rec *s, apr_pool_t *pconf);
+void ssg_rv_handover_keep(ssg_srv_conf *sc, server_rec *s, apr_pool_t *pconf,
+                          struct apr_global_mutex_t **mutex);
 
 /* ssg_revocation.c */
 const char *ssg_revocation_set_cache(cmd_parms *cmd, ssg_srv_conf *sc, const char *arg);

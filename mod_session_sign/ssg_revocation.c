@@ -21,11 +21,8 @@
  * so a flood of distinct ids cannot grow it, and only ids of tokens whose
  * MAC verified are ever looked up.
  *
- * shmcb lives in the parent's pool of one configuration generation: httpd
- * re-creates it at every restart (graceful too, and logrotate's reload).
- * So the parent copies its records out just before the old generation's
- * pool goes (a pre-cleanup) and back into the new one at post_config: a
- * logout survives a reload. A full stop forgets them (docs/fleet.md).
+ * The per-child memory is ssg_rv_memory.c's; carrying shmcb's records
+ * across a restart is ssg_rv_handover.c's.
  */
 #include "ssg_private.h"
 
@@ -38,32 +35,17 @@
 #include "apr_shm.h"
 #include "apr_thread_mutex.h"
 
-#include <stdlib.h>
-#include <unistd.h>
 
 APLOG_USE_MODULE(session_sign);
 
 #define SSG_RV_NAMESPACE   "mod_session_sign-revocation"
 #define SSG_RV_MUTEX       "session-sign-revocation"
 #define SSG_RV_MARKER      "ssg:marker"
-#define SSG_RV_SLOTS       4096
-#define SSG_RV_USER_SLOTS  1024
-#define SSG_RV_KEY_MAX     80
 #define SSG_RV_REINIT_RING 16
-#define SSG_RV_CLAIM       apr_time_from_msec(500)
 
 typedef struct {
-    apr_uint64_t hash;
-    char key[SSG_RV_KEY_MAX];
-    apr_time_t checked;
-    apr_time_t claimed; /* a thread is asking the cache since then */
-    apr_int64_t value;  /* sid: 1 revoked, 0 not; user: T, or -1 none */
-} ssg_rv_slot_t;
-
-typedef struct {
-    apr_thread_mutex_t *lock;
-    ssg_rv_slot_t sids[SSG_RV_SLOTS];
-    ssg_rv_slot_t users[SSG_RV_USER_SLOTS];
+    apr_thread_mutex_t *lock;        /* the instance renewal */
+    ssg_rv_memory_t *mem;            /* recent answers (ssg_rv_memory.c) */
     apr_time_t marker_checked;       /* the last round that found the marker */
     ap_socache_instance_t *instance; /* this child's instance (renewed in outages) */
     apr_pool_t *ring[SSG_RV_REINIT_RING];
@@ -110,7 +92,7 @@ const char *ssg_revocation_set_cache(cmd_parms *cmd, ssg_srv_conf *sc, const cha
     return NULL;
 }
 
-static struct ap_socache_hints ssg_rv_hints = {SSG_RV_KEY_MAX, 16, 60 * APR_USEC_PER_SEC};
+static struct ap_socache_hints ssg_rv_hints = {SSG_RV_MEMORY_KEY_MAX, 16, 60 * APR_USEC_PER_SEC};
 
 static apr_status_t ssg_rv_destroy(void *data)
 {
@@ -121,140 +103,6 @@ static apr_status_t ssg_rv_destroy(void *data)
         sc->rv_inited = 0;
     }
     return APR_SUCCESS;
-}
-
-/* ------------------------------------------------------------------ */
-/* shmcb across a restart                                              */
-
-/* one record copied out of the old generation's cache (malloc'd: the
- * process pool is never cleared, and a restart must not leak) */
-typedef struct ssg_rv_rec {
-    struct ssg_rv_rec *next;
-    apr_time_t until;
-    unsigned int idlen, datalen;
-    unsigned char bytes[]; /* id, then data */
-} ssg_rv_rec_t;
-
-typedef struct {
-    ssg_rv_rec_t *head;
-    unsigned int n;
-} ssg_rv_handover_t;
-
-typedef struct {
-    ssg_srv_conf *sc;
-    apr_pool_t *process; /* where the handover waits for the next generation */
-    pid_t parent;
-} ssg_rv_saver_t;
-
-static ssg_rv_handover_t *ssg_rv_handover(apr_pool_t *process, const char *spec)
-{
-    const char *key = apr_pstrcat(process, "mod_session_sign revocation handover ", spec, NULL);
-    void *data = NULL;
-
-    /* the key and the holder live in the process pool: our DSO (and its
-     * string literals) is unloaded at a restart. One per cache, ever. */
-    apr_pool_userdata_get(&data, key, process);
-    if (!data) {
-        data = apr_pcalloc(process, sizeof(ssg_rv_handover_t));
-        apr_pool_userdata_set(data, apr_pstrdup(process, key), apr_pool_cleanup_null, process);
-    }
-    return data;
-}
-
-static void ssg_rv_handover_free(ssg_rv_handover_t *h)
-{
-    while (h->head) {
-        ssg_rv_rec_t *next = h->head->next;
-        free(h->head);
-        h->head = next;
-    }
-    h->n = 0;
-}
-
-static apr_status_t ssg_rv_copy_one(ap_socache_instance_t *inst, server_rec *s, void *userctx,
-                                    const unsigned char *id, unsigned int idlen,
-                                    const unsigned char *data, unsigned int datalen,
-                                    apr_pool_t *pool)
-{
-    ssg_rv_handover_t *h = userctx;
-    const char *sp = memchr(data, ' ', datalen);
-    ssg_rv_rec_t *rec;
-    char until[24];
-    apr_size_t ulen;
-
-    (void)inst, (void)s, (void)pool;
-    if (!sp || idlen > SSG_RV_KEY_MAX || datalen > 64) {
-        return APR_SUCCESS; /* not one of ours */
-    }
-    ulen = datalen - (apr_size_t)(sp + 1 - (const char *)data);
-    if (ulen == 0 || ulen >= sizeof(until)) {
-        return APR_SUCCESS;
-    }
-    memcpy(until, sp + 1, ulen);
-    until[ulen] = '\0';
-    rec = malloc(sizeof(*rec) + idlen + datalen);
-    if (!rec) {
-        return APR_ENOMEM;
-    }
-    rec->until = apr_time_from_sec(apr_atoi64(until));
-    rec->idlen = idlen;
-    rec->datalen = datalen;
-    memcpy(rec->bytes, id, idlen);
-    memcpy(rec->bytes + idlen, data, datalen);
-    rec->next = h->head;
-    h->head = rec;
-    h->n++;
-    return APR_SUCCESS;
-}
-
-/* pre-cleanup of the old generation's pconf, in the parent only (children
- * that exit run their pools' cleanups too) */
-static apr_status_t ssg_rv_save(void *data)
-{
-    ssg_rv_saver_t *sv = data;
-    ssg_srv_conf *sc = sv->sc;
-    ssg_rv_handover_t *h;
-    apr_pool_t *tmp;
-
-    if (getpid() != sv->parent || !sc->rv_inited || !sc->rv_provider->iterate) {
-        return APR_SUCCESS;
-    }
-    h = ssg_rv_handover(sv->process, sc->rv_spec);
-    ssg_rv_handover_free(h);
-    apr_pool_create(&tmp, NULL);
-    if (ssg_rv_mutex) {
-        apr_global_mutex_lock(ssg_rv_mutex);
-    }
-    sc->rv_provider->iterate(sc->rv_instance, sc->rv_server, h, ssg_rv_copy_one, tmp);
-    if (ssg_rv_mutex) {
-        apr_global_mutex_unlock(ssg_rv_mutex);
-    }
-    apr_pool_destroy(tmp);
-    return APR_SUCCESS;
-}
-
-/* post_config of the new generation: the records back, with their expiry */
-static void ssg_rv_restore(ssg_srv_conf *sc, server_rec *s, apr_pool_t *pconf)
-{
-    ssg_rv_handover_t *h = ssg_rv_handover(s->process->pool, sc->rv_spec);
-    apr_time_t now = apr_time_now();
-    unsigned int kept = 0;
-    ssg_rv_rec_t *rec;
-
-    for (rec = h->head; rec; rec = rec->next) {
-        if (rec->until > now &&
-            sc->rv_provider->store(sc->rv_instance, s, rec->bytes, rec->idlen, rec->until,
-                                   rec->bytes + rec->idlen, rec->datalen,
-                                   pconf) == APR_SUCCESS) {
-            kept++;
-        }
-    }
-    if (h->n) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                     "SSG0077: revocation cache %s: %u of %u records kept across the restart",
-                     sc->rv_spec, kept, h->n);
-    }
-    ssg_rv_handover_free(h);
 }
 
 int ssg_revocation_pre_config(apr_pool_t *pconf)
@@ -295,12 +143,8 @@ int ssg_revocation_post_config(apr_pool_t *pconf, server_rec *base)
         apr_hash_set(done, &sc->rv_instance, sizeof(sc->rv_instance), sc);
         apr_pool_cleanup_register(pconf, sc, ssg_rv_destroy, apr_pool_cleanup_null);
         if (!strcmp(sc->rv_provider->name, "shmcb")) {
-            ssg_rv_saver_t *sv = apr_palloc(pconf, sizeof(*sv));
-            sv->sc = sc;
-            sv->process = s->process->pool;
-            sv->parent = getpid();
-            ssg_rv_restore(sc, s, pconf);
-            apr_pool_pre_cleanup_register(pconf, sv, ssg_rv_save);
+            ssg_rv_handover_restore(sc, s, pconf);
+            ssg_rv_handover_keep(sc, s, pconf, &ssg_rv_mutex);
         }
         any = 1;
         notmpsafe |= (sc->rv_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
@@ -334,6 +178,7 @@ void ssg_revocation_child_init(apr_pool_t *p, server_rec *s)
     }
     ssg_rv_child = apr_pcalloc(p, sizeof(*ssg_rv_child));
     apr_thread_mutex_create(&ssg_rv_child->lock, APR_THREAD_MUTEX_DEFAULT, p);
+    ssg_rv_child->mem = ssg_rv_memory_create(p);
     (void)s;
 }
 
@@ -468,7 +313,7 @@ static apr_status_t ssg_rv_marker(request_rec *r, const ssg_srv_conf *sc)
 }
 
 /* ------------------------------------------------------------------ */
-/* the per-child memory                                                */
+/* keys and the interval of the per-child memory                       */
 
 /* SessionSignRevocationInterval; the main server's record is never merged */
 static apr_interval_time_t ssg_rv_interval(const ssg_srv_conf *sc)
@@ -476,71 +321,10 @@ static apr_interval_time_t ssg_rv_interval(const ssg_srv_conf *sc)
     return sc->rv_interval >= 0 ? sc->rv_interval : apr_time_from_sec(1);
 }
 
-static apr_uint64_t ssg_rv_hash(const char *s)
+/* the cache is known to be down (one node's children share the flag) */
+static int ssg_rv_outage(void)
 {
-    apr_uint64_t h = 1469598103934665603ULL;
-
-    while (*s) {
-        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-    }
-    return h;
-}
-
-/* @return 1 and *value if key was checked within the interval */
-static int ssg_rv_recall_locked(ssg_rv_slot_t *tab, unsigned n, const char *key, apr_time_t now,
-                         apr_interval_time_t interval, apr_int64_t *value)
-{
-    apr_uint64_t h = ssg_rv_hash(key);
-    ssg_rv_slot_t *e = &tab[h % n];
-    int hit;
-
-    hit = e->hash == h && e->checked && !strcmp(e->key, key);
-    if (hit && now - e->checked >= interval) {
-        /* stale: one thread asks the cache; while it does (at most
-         * SSG_RV_CLAIM), the others keep the last answer, so 50 threads
-         * on one session make one lookup round, not 50. Not in an outage:
-         * then every request that cannot be checked must learn it. */
-        if (e->claimed > e->checked && now - e->claimed < SSG_RV_CLAIM &&
-            !apr_atomic_read32(&ssg_rv_shared->down)) {
-            hit = 1;
-        }
-        else {
-            e->claimed = now;
-            hit = 0;
-        }
-    }
-    if (hit) {
-        *value = e->value;
-    }
-    return hit;
-}
-
-static int ssg_rv_recall(ssg_rv_slot_t *tab, unsigned n, const char *key, apr_time_t now,
-                         apr_interval_time_t interval, apr_int64_t *value)
-{
-    int hit;
-
-    apr_thread_mutex_lock(ssg_rv_child->lock);
-    hit = ssg_rv_recall_locked(tab, n, key, now, interval, value);
-    apr_thread_mutex_unlock(ssg_rv_child->lock);
-    return hit;
-}
-
-static void ssg_rv_remember(ssg_rv_slot_t *tab, unsigned n, const char *key, apr_time_t now,
-                            apr_int64_t value)
-{
-    apr_uint64_t h = ssg_rv_hash(key);
-    ssg_rv_slot_t *e = &tab[h % n];
-
-    apr_thread_mutex_lock(ssg_rv_child->lock);
-    if (e->hash != h || strcmp(e->key, key)) {
-        e->claimed = 0;
-    }
-    e->hash = h;
-    apr_cpystrn(e->key, key, sizeof(e->key));
-    e->checked = now;
-    e->value = value;
-    apr_thread_mutex_unlock(ssg_rv_child->lock);
+    return apr_atomic_read32(&ssg_rv_shared->down) != 0;
 }
 
 static const char *ssg_rv_user_key(apr_pool_t *p, const char *user)
@@ -552,8 +336,8 @@ static const char *ssg_rv_user_key(apr_pool_t *p, const char *user)
  * slot (no SHA-256 per request), else the cache's key. */
 static const char *ssg_rv_user_mkey(apr_pool_t *p, const char *user)
 {
-    return strlen(user) + 2 < SSG_RV_KEY_MAX ? apr_pstrcat(p, "m:", user, NULL)
-                                             : ssg_rv_user_key(p, user);
+    return strlen(user) + 2 < SSG_RV_MEMORY_KEY_MAX ? apr_pstrcat(p, "m:", user, NULL)
+                                                    : ssg_rv_user_key(p, user);
 }
 
 /* ------------------------------------------------------------------ */
@@ -574,8 +358,8 @@ static apr_status_t ssg_rv_user_time(request_rec *r, const ssg_srv_conf *sc, con
     unsigned int len = sizeof(buf) - 1;
     apr_status_t rv;
 
-    if (!fresh_only &&
-        ssg_rv_recall(ssg_rv_child->users, SSG_RV_USER_SLOTS, mkey, now, ssg_rv_interval(sc), t)) {
+    if (!fresh_only && ssg_rv_recall(ssg_rv_child->mem, SSG_RV_USERS, mkey, now,
+                                     ssg_rv_interval(sc), ssg_rv_outage(), t)) {
         return APR_SUCCESS;
     }
     ukey = ssg_rv_user_key(r->pool, user);
@@ -590,7 +374,7 @@ static apr_status_t ssg_rv_user_time(request_rec *r, const ssg_srv_conf *sc, con
     else {
         return rv;
     }
-    ssg_rv_remember(ssg_rv_child->users, SSG_RV_USER_SLOTS, mkey, now, *t);
+    ssg_rv_remember(ssg_rv_child->mem, SSG_RV_USERS, mkey, now, *t);
     return APR_SUCCESS;
 }
 
@@ -607,15 +391,15 @@ int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_
 
     /* both under one lock: the thread that claims a stale session claims
      * its stale user too, so one round refreshes both */
-    apr_thread_mutex_lock(ssg_rv_child->lock);
-    have_sid = ssg_rv_recall_locked(ssg_rv_child->sids, SSG_RV_SLOTS, skey, now,
-                                    ssg_rv_interval(sc), &revoked);
+    ssg_rv_memory_lock(ssg_rv_child->mem);
+    have_sid = ssg_rv_recall_locked(ssg_rv_child->mem, SSG_RV_SIDS, skey, now, ssg_rv_interval(sc),
+                                    ssg_rv_outage(), &revoked);
     if (user) {
         const char *mkey = ssg_rv_user_mkey(r->pool, user);
-        have_user = ssg_rv_recall_locked(ssg_rv_child->users, SSG_RV_USER_SLOTS, mkey, now,
-                                         ssg_rv_interval(sc), &t);
+        have_user = ssg_rv_recall_locked(ssg_rv_child->mem, SSG_RV_USERS, mkey, now,
+                                         ssg_rv_interval(sc), ssg_rv_outage(), &t);
     }
-    apr_thread_mutex_unlock(ssg_rv_child->lock);
+    ssg_rv_memory_unlock(ssg_rv_child->mem);
     if (have_sid && have_user) {
         return (revoked || (user && t >= iat)) ? SESSION_SIGN_REVOKED : SESSION_SIGN_VERIFIED;
     }
@@ -626,7 +410,7 @@ int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_
         rv = ssg_rv_get(sc, r->server, skey, buf, &len, r->pool);
         if (rv == APR_SUCCESS || rv == APR_NOTFOUND) {
             revoked = rv == APR_SUCCESS;
-            ssg_rv_remember(ssg_rv_child->sids, SSG_RV_SLOTS, skey, now, revoked);
+            ssg_rv_remember(ssg_rv_child->mem, SSG_RV_SIDS, skey, now, revoked);
             rv = APR_SUCCESS;
         }
     }
@@ -654,11 +438,11 @@ apr_status_t ssg_revocation_revoke_session(request_rec *r, const char *sid, apr_
 {
     ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
     const char *skey = apr_pstrcat(r->pool, "ssg:s:", sid, NULL);
-    apr_status_t rv = ssg_rv_put(sc, r->server, skey, until, ssg_rv_value(r->pool, 1, until),
-                                 r->pool);
+    apr_status_t rv =
+        ssg_rv_put(sc, r->server, skey, until, ssg_rv_value(r->pool, 1, until), r->pool);
 
     if (rv == APR_SUCCESS) {
-        ssg_rv_remember(ssg_rv_child->sids, SSG_RV_SLOTS, skey, apr_time_now(), 1);
+        ssg_rv_remember(ssg_rv_child->mem, SSG_RV_SIDS, skey, apr_time_now(), 1);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SSG0073: session %.6s... revoked", sid);
     }
     else {
@@ -672,11 +456,11 @@ apr_status_t ssg_revocation_revoke_user(request_rec *r, const char *user, apr_in
 {
     ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
     const char *ukey = ssg_rv_user_key(r->pool, user);
-    apr_status_t rv = ssg_rv_put(sc, r->server, ukey, until, ssg_rv_value(r->pool, t, until),
-                                 r->pool);
+    apr_status_t rv =
+        ssg_rv_put(sc, r->server, ukey, until, ssg_rv_value(r->pool, t, until), r->pool);
 
     if (rv == APR_SUCCESS) {
-        ssg_rv_remember(ssg_rv_child->users, SSG_RV_USER_SLOTS, ssg_rv_user_mkey(r->pool, user),
+        ssg_rv_remember(ssg_rv_child->mem, SSG_RV_USERS, ssg_rv_user_mkey(r->pool, user),
                         apr_time_now(), t);
     }
     else {
