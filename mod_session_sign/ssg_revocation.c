@@ -35,7 +35,6 @@
 #include "apr_shm.h"
 #include "apr_thread_mutex.h"
 
-
 APLOG_USE_MODULE(session_sign);
 
 #define SSG_RV_NAMESPACE   "mod_session_sign-revocation"
