@@ -37,7 +37,7 @@
 
 APLOG_USE_MODULE(session_sign);
 
-#define SSG_RV_NAMESPACE   "mod_session_sign-revocation"
+#define SSG_RV_NAMESPACE   "session-sign" /* socache API: namespace + ":" + NUL <= 16 */
 #define SSG_RV_MUTEX       "session-sign-revocation"
 #define SSG_RV_MARKER      "ssg:marker"
 #define SSG_RV_REINIT_RING 16

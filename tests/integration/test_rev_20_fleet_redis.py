@@ -169,7 +169,7 @@ def test_rev_20_08_forged_or_unknown_ids_never_reach_redis(httpd, redis):
 # another user. Persistence (appendonly, fsync always) keeps revocations
 # across a restart.
 FLEET_ACL = [
-    "user default on nopass resetkeys ~mod_session_sign-revocation:* resetchannels "
+    "user default on nopass resetkeys ~session-sign:* resetchannels "
     "-@all +get +setex +del +ping +quit",
     "user operator on >operator-secret-for-tests ~* &* +@all",
 ]
@@ -189,7 +189,7 @@ def test_rev_20_09_the_documented_acl_confines_the_default_user(httpd, tmp_path)
         r.cli_auth = op
         assert r.cli("acl", "log") == ""
         keys = r.cli("keys", "*").split()
-        assert keys and all(k.startswith("mod_session_sign-revocation:") for k in keys), keys
+        assert keys and all(k.startswith("session-sign:") for k in keys), keys
         # what the unauthenticated default user cannot do
         r.cli_auth = []
         for cmd in (["flushall"], ["keys", "*"], ["config", "set", "appendonly", "no"],
