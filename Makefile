@@ -98,6 +98,8 @@ UNIT_TESTS := $(patsubst core/%.c,$(BUILD)/test_%,$(CORE_SRC)) $(BUILD)/test_ssg
 
 $(BUILD)/test_%: tests/unit/test_%.c tests/unit/ref_httpd.h $(CORE_LIB) | $(BUILD)
 	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(CHECK_FLAGS) $(APR_LIBS) -lcrypto
+# the express-session cookie vectors (tests/tools/make_express_vectors.js)
+$(BUILD)/test_wsa_express: tests/unit/express_vectors.h
 # the token tests against the EVP_MAC path (what OpenSSL without its
 # deprecated API compiles; see core/ssg_token.c): its own core variant
 $(eval $(call core_archive,$(BUILD)/core-evp,$(CC),$(CORE_CFLAGS) -DSSG_MAC_EVP))
