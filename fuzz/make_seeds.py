@@ -39,7 +39,7 @@ MAX_LIFETIME = 3600
 SKEW = 60
 MAX_TOKEN_LEN = 16384
 
-TARGETS = ("token", "cookie", "keyfile", "origin", "upgrade", "login")
+TARGETS = ("token", "cookie", "keyfile", "origin", "upgrade", "login", "express")
 
 
 def ref(*args):
@@ -326,6 +326,42 @@ def login_seeds():
     ]
 
 
+def express_sign(secret, sid):
+    """express-session's cookie, made here with Python's hmac (not our C)"""
+    import base64
+    import hashlib
+    import hmac
+    import urllib.parse
+    mac = base64.b64encode(hmac.new(secret.encode(), sid.encode(), hashlib.sha256).digest())
+    return urllib.parse.quote("s:" + sid + "." + mac.decode().rstrip("="), safe="-_.!~*'()")
+
+
+def express_seeds():
+    """a Cookie header for fuzz_express.c (secrets as in the target)"""
+    cur = "fuzz-express-secret-current-0123456789"
+    old = "fuzz-express-secret-previous-0123456789"
+    sid = "Y29xKtTb3OZHcl58Q1b-KjwpB426aTqy"
+    good = express_sign(cur, sid)
+    return [
+        ("express-valid", "connect.sid=" + good),
+        ("express-valid-old-secret", "a=1; connect.sid=" + express_sign(old, sid) + "; b=2"),
+        ("express-other-secret", "connect.sid=" + express_sign("another-secret-0123456789abcdefgh", sid)),
+        ("express-trailing-byte", "connect.sid=" + good + "A"),
+        ("express-tampered", "connect.sid=" + good[:-1] + ("A" if good[-1] != "A" else "B")),
+        ("express-bad-escape", "connect.sid=" + good.replace("%3A", "%3")),
+        ("express-escaped-nul", "connect.sid=s%3A%00." + good.split(".", 1)[1]),
+        ("express-duplicate", "connect.sid=" + good + "; connect.sid=" + express_sign(cur, "other")),
+        ("express-same-twice", "connect.sid=" + good + "; connect.sid=" + good),
+        ("express-quoted", 'connect.sid="' + good + '"'),
+        ("express-unsigned", "connect.sid=" + sid),
+        ("express-dotted-id", "connect.sid=" + express_sign(cur, "a.b.c")),
+        ("express-long-id", "connect.sid=" + express_sign(cur, "i" * 256)),
+        ("express-too-long-id", "connect.sid=" + express_sign(cur, "i" * 257)),
+        ("express-padded-mac", "connect.sid=" + good + "%3D"),
+        ("express-empty", ""),
+    ]
+
+
 def as_bytes(data):
     return data if isinstance(data, bytes) else data.encode("utf-8")
 
@@ -338,6 +374,7 @@ def write_all(root):
         "origin": origin_seeds(),
         "upgrade": upgrade_seeds(),
         "login": login_seeds(),
+        "express": express_seeds(),
     }
     problems = []
     for target in TARGETS:
