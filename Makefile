@@ -72,7 +72,7 @@ WSA_SO     := $(BUILD)/mod_ws_auth.so
 CLI        := $(BUILD)/session-sign
 
 .PHONY: all modules cli core check deps unit integration guards e2e demo bench \
-        install clean fuzz check-asan soak format-check
+        install clean fuzz check-asan soak format-check node-verify express-deps
 
 all: modules cli
 
@@ -84,7 +84,9 @@ $(BUILD):
 	mkdir -p $(BUILD)
 
 $(eval $(call apxs_module,$(SSG_SO),mod_session_sign,$(SSG_GLUE),$(SSG_HDRS) $(CORE_HDR),$(CORE_LIB),))
-$(eval $(call apxs_module,$(WSA_SO),mod_ws_auth,$(WSA_GLUE),$(WSA_HDRS) $(CORE_HDR),$(CORE_LIB),))
+# WSAuthSource express: Debian's hiredis (the store) and jansson (its JSON)
+WSA_LIBS   := -lhiredis -ljansson
+$(eval $(call apxs_module,$(WSA_SO),mod_ws_auth,$(WSA_GLUE),$(WSA_HDRS) $(CORE_HDR),$(CORE_LIB),$(WSA_LIBS)))
 
 cli: $(CLI)
 
@@ -113,6 +115,10 @@ deps:
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; CK_VERBOSITY=normal ./$$t; done
 
+# the backend's verifier of WSAuthForwardSignature (docs/forward-signature.md)
+node-verify:
+	cd node/ws-auth-verify && $(NODE) --test
+
 guards: modules
 	@bash tests/tools/guards.sh
 
@@ -122,6 +128,7 @@ integration: modules cli
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) node-verify
 	$(MAKE) check-valgrind
 	$(MAKE) guards
 	$(MAKE) fuzz-replay
