@@ -1,0 +1,283 @@
+"""Issue 17: WSAuthSource express in front of a real Express app
+(express-session + connect-redis + Socket.IO) with its own login form and
+its own Redis, and the backend's check of WSAuthForwardSignature.
+
+Run alone: /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration -k exp_10
+"""
+import base64
+import hashlib
+import hmac
+import json
+import re
+import subprocess
+import time
+import urllib.parse
+
+import pytest
+
+import express_app as ex
+import stores
+import support
+
+pytestmark = pytest.mark.skipif(not ex.have_packages(),
+                                reason="npm packages of tests/express-app missing (make express-deps)")
+
+
+@pytest.fixture
+def stack(tmp_path, httpd):
+    """redis + the app + Apache; stack(**apache_kw) -> (h, app, redis)"""
+    made = []
+
+    def make(app_kw=None, **kw):
+        redis = stores.Redis(tmp_path / ("redis%d" % len(made))).start()
+        app = ex.ExpressApp(tmp_path / ("app%d" % len(made)), redis, **(app_kw or {}))
+        made.append((redis, app))
+        h = ex.start_apache(httpd, app, redis, **kw)
+        return h, app, redis
+
+    yield make
+    for redis, app in made:
+        app.stop()
+        redis.stop()
+
+
+def ws_status(h, cookie, path="/socket.io/?EIO=4&transport=websocket", **kw):
+    st, hd, body = support.ws_handshake(h.port, path, cookie=cookie, **kw)
+    return st, hd, body
+
+
+def last_ws_auth(h):
+    time.sleep(0.1)
+    return re.findall(r"ws_auth=(\S+)", h.access_log())[-1]
+
+
+def test_exp_10_01_logged_in_at_the_app_the_socket_opens_with_the_user(stack):
+    h, app, redis = stack()
+    cookie = ex.login(h.port, "alice")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    for polling in (False, True):
+        r = ex.probe(h.port, cookie, polling=polling)
+        assert r["ok"], r
+        assert r["hello"]["user"] == "alice" and r["hello"]["role"] == "admin"
+        assert r["hello"]["verified"] is True          # the backend's verifier passed
+        assert r["echo"] == "ping" and r["transport"] == "websocket"
+    assert re.search(r" alice 101 .*ws_auth=ok", h.access_log())
+
+
+def test_exp_10_02_logged_out_at_the_app_the_handshake_is_401(stack):
+    h, app, redis = stack()
+    cookie = ex.login(h.port, "bob")
+    sid = ex.sid_of(cookie)
+    h.secret(cookie.split("=", 1)[1], sid)
+    assert redis.cli("exists", "sess:" + sid) == "1"
+    assert ws_status(h, cookie)[0] == 101
+    st, _, _ = support.get(h.port, "/logout", method="POST", headers=[("Cookie", cookie)])
+    assert st == 200
+    assert redis.cli("exists", "sess:" + sid) == "0"     # the store entry is gone
+    st, hd, body = ws_status(h, cookie)
+    assert st == 401 and b"WebSocket authentication required" in body
+    assert last_ws_auth(h) == "unknown-session"
+    assert not ex.probe(h.port, cookie)["ok"]
+    # the polling transport too
+    st, _, _ = support.get(h.port, "/socket.io/?EIO=4&transport=polling",
+                           headers=[("Cookie", cookie), ("Origin", h.base)])
+    assert st == 401
+
+
+def _tamper(cookie):
+    v = cookie[:-1] + ("A" if cookie[-1] != "A" else "B")
+    return v
+
+
+@pytest.mark.parametrize("name", ["other-secret", "tampered-signature", "trailing-byte",
+                                  "trailing-escaped-byte", "bad-percent-escape",
+                                  "duplicate-other-value", "unsigned", "quoted", "no-cookie"])
+def test_exp_10_03_forged_cookies_are_401(stack, name):
+    h, app, redis = stack()
+    cookie = ex.login(h.port, "alice")
+    sid = ex.sid_of(cookie)
+    h.secret(cookie.split("=", 1)[1], sid)
+    mac = base64.b64encode(hmac.new(ex.SECRET_OTHER.encode(), sid.encode(),
+                                    hashlib.sha256).digest()).decode().rstrip("=")
+    forged = {
+        "other-secret": "connect.sid=" + urllib.parse.quote("s:%s.%s" % (sid, mac), safe=""),
+        "tampered-signature": _tamper(cookie),
+        "trailing-byte": cookie + "A",
+        "trailing-escaped-byte": cookie + "%41",
+        "bad-percent-escape": cookie.replace("s%3A", "s%3"),
+        "duplicate-other-value": cookie + "; connect.sid=" + _tamper(cookie).split("=", 1)[1],
+        "unsigned": "connect.sid=" + sid,
+        "quoted": 'connect.sid="%s"' % cookie.split("=", 1)[1],
+        "no-cookie": None,
+    }[name]
+    st, hd, body = ws_status(h, forged)
+    assert st == 401, (name, st)
+    assert support.header(hd, "location") is None
+    assert last_ws_auth(h) == ("no-session" if name == "no-cookie" else "invalid-session")
+    # the store was never asked for an id whose signature failed
+    assert ws_status(h, cookie)[0] == 101
+
+
+def test_exp_10_04_any_listed_secret_verifies_rotation(stack, tmp_path):
+    # the app signs with SECRET_B now; Apache's file still lists A first
+    h, app, redis = stack(app_kw={"secrets": (ex.SECRET_B, ex.SECRET_A)})
+    cookie = ex.login(h.port, "alice")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    app.secret_file.write_text(ex.SECRET_A + "\n" + ex.SECRET_B + "\n")   # Apache's copy
+    assert ws_status(h, cookie)[0] == 101
+
+
+def test_exp_10_05_backend_verifier_refuses_what_did_not_come_through_apache(stack):
+    h, app, redis = stack()
+    cookie = ex.login(h.port, "alice")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    st, _, body = support.get(h.port, "/api/whoami", headers=[("Cookie", cookie),
+                                                              ("Origin", h.base)])
+    assert st == 200, body
+    seen = json.loads(body)
+    assert seen["user"] == "alice" and seen["verified"] is True
+    sig = seen["signature"]
+    # straight to the app, a forged identity: refused by the verifier
+    st, _, body = support.get(app.port, "/api/whoami", headers=[("X-Remote-User", "alice")])
+    assert st == 401 and b"not through the gate: no signature" in body
+    # Apache's signature replayed with another user: refused
+    st, _, body = support.get(app.port, "/api/whoami", headers=[("X-Remote-User", "mallory"),
+                                                                ("X-Remote-Role", "admin"),
+                                                                ("X-WS-Auth-Signature", sig)])
+    assert st == 401 and b"bad signature" in body
+    # ... on another path
+    st, _, body = support.get(app.port, "/api/other", headers=[("X-Remote-User", "alice"),
+                                                               ("X-Remote-Role", "admin"),
+                                                               ("X-WS-Auth-Signature", sig)])
+    assert st == 401
+    # the Socket.IO handshake straight to the app with a forged header
+    r = subprocess.run([ex.NODE, "-e", """
+const { io } = require('socket.io-client');
+const s = io('http://127.0.0.1:%d', { transports: ['websocket'], reconnection: false,
+  extraHeaders: { 'X-Remote-User': 'alice' } });
+s.on('hello', () => { console.log('OPENED'); process.exit(0); });
+s.on('connect_error', (e) => { console.log('REFUSED ' + e.message); process.exit(0); });
+""" % app.port], capture_output=True, text=True, timeout=20, cwd=str(ex.APP))
+    assert r.stdout.startswith("REFUSED unauthorized"), r.stdout + r.stderr
+    # a client's own copy of the signature header never reaches the app
+    st, _, body = support.get(h.port, "/api/whoami", headers=[("Cookie", cookie),
+                                                              ("X-WS-Auth-Signature", sig + "x")])
+    assert st == 200 and json.loads(body)["signature"] != sig + "x"
+
+
+def _python_verify(value, method, path, headers, key, window=60):
+    """The Python verifier of docs/forward-signature.md, as printed there."""
+    m = re.fullmatch(r"v1;t=([1-9][0-9]{0,11});h=([^;]*);s=([A-Za-z0-9_-]{43})", value or "")
+    if not m or abs(time.time() - int(m.group(1))) > window:
+        return None
+    names = m.group(2).split(",") if m.group(2) else []
+    msg = "mod_ws_auth forward-signature v1\n%s\n%s\n%s\n" % (m.group(1), method, path)
+    for n in names:
+        if n not in headers:
+            return None
+        msg += "%s:%s\n" % (n, headers[n])
+    want = base64.urlsafe_b64encode(hmac.new(key, msg.encode("latin-1"),
+                                             hashlib.sha256).digest()).rstrip(b"=").decode()
+    return {n: headers[n] for n in names} if hmac.compare_digest(want, m.group(3)) else None
+
+
+def test_exp_10_06_python_verifier_checks_what_apache_signed(stack):
+    h, app, redis = stack()
+    cookie = ex.login(h.port, "n42")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    st, _, body = support.get(h.port, "/api/whoami?x=1", headers=[("Cookie", cookie)])
+    seen = json.loads(body)
+    assert seen["user"] == "42"               # a numeric passport.user, in decimal
+    hdrs = {"x-remote-user": "42", "x-remote-role": "user"}
+    assert _python_verify(seen["signature"], "GET", "/api/whoami", hdrs,
+                          ex.FSIG_KEY.encode()) == hdrs
+    assert _python_verify(seen["signature"], "GET", "/api/whoami",
+                          dict(hdrs, **{"x-remote-user": "1"}), ex.FSIG_KEY.encode()) is None
+
+
+def test_exp_10_07_store_down_is_503_then_recovers(stack):
+    h, app, redis = stack()
+    cookie = ex.login(h.port, "alice")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    h.ack("WSA0061", "WSA0062")
+    assert ws_status(h, cookie)[0] == 101
+    redis.kill()
+    st, hd, _ = ws_status(h, cookie)
+    assert st == 503 and support.header(hd, "retry-after") == "5"
+    assert last_ws_auth(h) == "store-unavailable"
+    redis.start()              # empty: the session is gone with the old process
+    time.sleep(1.2)            # past the one-second back-off
+    st, _, _ = ws_status(h, cookie)
+    assert st == 401 and last_ws_auth(h) == "unknown-session"
+
+
+def test_exp_10_08_client_copies_stripped_and_unsafe_values_not_forwarded(stack):
+    h, app, redis = stack(extra="WSAuthForwardHeader X-Session-Cookie cookie")
+    h.ack("WSA0022")
+    cookie = ex.login(h.port, "alice")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    st, _, body = support.get(h.port, "/api/whoami", headers=[
+        ("Cookie", cookie), ("X-Remote-User", "mallory"), ("X_Remote_Role", "root")])
+    seen = json.loads(body)
+    assert st == 200 and seen["user"] == "alice" and seen["role"] == "admin"
+    assert "h=x-remote-user,x-remote-role;" in seen["signature"]   # no x-session-cookie
+    assert h.wait_log(r"WSA0022: session value at 'cookie' is a JSON object")
+
+
+def test_exp_10_09_origin_rules_apply_unchanged(stack):
+    h, app, redis = stack()
+    cookie = ex.login(h.port, "alice")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    st, _, _ = ws_status(h, cookie, origin="https://evil.example")
+    assert st == 403 and last_ws_auth(h) == "origin-mismatch"
+
+
+def test_exp_10_10_without_a_store_a_valid_signature_suffices(stack):
+    """What the docs say: without WSAuthExpressStore, a logged-out cookie
+    still opens sockets (the signature proves only that the app issued it)."""
+    h, app, redis = stack(store=False, fsig=False)
+    cookie = ex.login(h.port, "alice")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    support.get(h.port, "/logout", method="POST", headers=[("Cookie", cookie)])
+    assert ws_status(h, cookie)[0] == 101
+    assert ws_status(h, _tamper(cookie))[0] == 401
+
+
+def test_exp_10_11_anonymous_session_without_identity_is_401(stack):
+    """saveUninitialized: the store holds sessions of visitors who never
+    logged in; without passport.user there is no identity."""
+    h, app, redis = stack(app_kw={"env": {"SAVE_UNINITIALIZED": "1"}})
+    st, hd, _ = support.get(h.port, "/")
+    cookie = "connect.sid=" + support.cookie_value(hd, "connect.sid")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    assert redis.cli("exists", "sess:" + ex.sid_of(cookie)) == "1"
+    assert ws_status(h, cookie)[0] == 401 and last_ws_auth(h) == "no-identity"
+
+
+@pytest.mark.parametrize("name,lines,msg", [
+    ("no-secret-file", "WSAuthExpressSecretFile /nonexistent/secrets", "cannot open it"),
+    ("weak-secret", "WSAuthExpressSecretFile {weak}", "shorter than 32 bytes"),
+    ("bad-source", "WSAuthSource cookie", "unknown source"),
+    ("bad-store-url", "WSAuthExpressStore http://127.0.0.1:6379", "redis://"),
+    ("store-password", "WSAuthExpressStore redis://u:p@127.0.0.1:6379", "password"),
+    ("store-option", "WSAuthExpressStore redis://127.0.0.1:6379 ttl=5", "unknown option"),
+    ("fsig-weak-key", "WSAuthForwardSignature X-WS-Auth-Signature {weak}", "shorter than 32"),
+    ("fsig-bad-header", "WSAuthForwardSignature Cookie {good}", "not a header name"),
+    ("forward-empty-path", "WSAuthForwardHeader X-Remote-User passport.", "empty part"),
+])
+def test_exp_10_12_bad_config_fails_configtest(httpd, tmp_path, name, lines, msg):
+    weak = tmp_path / "weak"
+    weak.write_text("keyboard-cat\n")
+    good = tmp_path / "good"
+    good.write_text(ex.FSIG_KEY + "\n")
+    body = "<Location /ws/>\nWSAuth On\nWSAuthSource express\n%s\n</Location>\n" % \
+        lines.format(weak=weak, good=good)
+    h = httpd(body, start=False, sign=False)
+    r = h.configtest()
+    assert r.returncode != 0 and msg in r.stderr, r.stderr
+
+
+def test_exp_10_13_vectors_file_is_what_the_package_makes():
+    r = subprocess.run([ex.NODE, str(support.TOOLS / "make_express_vectors.js"), "--check"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
