@@ -111,6 +111,19 @@ $(BUILD)/test_ssg_token_evp: tests/unit/test_ssg_token.c $(BUILD)/core-evp/libss
 
 deps:
 	@sh tests/tools/ensure-deps.sh
+	@$(MAKE) --no-print-directory express-deps
+
+# the real Express app of the exp_10 tests and the e2e suite, and the npm
+# package that writes the unit vectors: exactly what its lock file pins
+EXPRESS_APP := tests/express-app
+express-deps:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+	    ENSURE_DEPS_WHO=express-deps sh tests/tools/ensure-deps.sh --only nodejs npm
+	@if [ ! -f $(EXPRESS_APP)/node_modules/.package-lock.json ] \
+	    || [ $(EXPRESS_APP)/package-lock.json -nt $(EXPRESS_APP)/node_modules/.package-lock.json ]; then \
+	    echo "express-deps: npm ci in $(EXPRESS_APP)"; \
+	    cd $(EXPRESS_APP) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; \
+	fi
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; CK_VERBOSITY=normal ./$$t; done
