@@ -162,9 +162,9 @@ int wsa_store_get(request_rec *r, wsa_store_t *s, const char *id, apr_size_t id_
                   const char **val, apr_size_t *len)
 {
     redisContext *c = NULL;
-    redisReply *rep;
+    redisReply *rep = NULL;
     apr_status_t rv;
-    int st;
+    int st, attempt;
 
     if (!s->conns) {
         return WSA_STORE_DOWN;
@@ -172,23 +172,33 @@ int wsa_store_get(request_rec *r, wsa_store_t *s, const char *id, apr_size_t id_
     if (r->request_time < wsa_down_until) {
         return WSA_STORE_DOWN; /* do not pile up threads on a dead server */
     }
-    rv = apr_reslist_acquire(s->conns, (void **)&c);
-    if (rv != APR_SUCCESS) {
-        wsa_down_until = apr_time_now() + WSA_STORE_BACKOFF;
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "WSA0061: WSAuthExpressStore %s: cannot connect within %d ms", s->url,
-                      s->timeout_ms);
-        return WSA_STORE_DOWN;
-    }
-    rep = redisCommand(c, "GET %b%b", s->prefix, strlen(s->prefix), id, id_len);
-    if (!rep || c->err) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "WSA0062: WSAuthExpressStore %s: no answer within %d ms (%s)", s->url,
-                      s->timeout_ms, c->err ? c->errstr : "no reply");
+    /* a pooled connection may have died with a Redis restart: one more
+     * try on a fresh one before calling the store down */
+    for (attempt = 0; attempt < 2; attempt++) {
+        rv = apr_reslist_acquire(s->conns, (void **)&c);
+        if (rv != APR_SUCCESS) {
+            wsa_down_until = apr_time_now() + WSA_STORE_BACKOFF;
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                          "WSA0061: WSAuthExpressStore %s: cannot connect within %d ms", s->url,
+                          s->timeout_ms);
+            return WSA_STORE_DOWN;
+        }
+        rep = redisCommand(c, "GET %b%b", s->prefix, strlen(s->prefix), id, id_len);
+        if (rep && !c->err) {
+            break;
+        }
+        if (attempt) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "WSA0062: WSAuthExpressStore %s: no answer within %d ms (%s)",
+                          s->url, s->timeout_ms, c->err ? c->errstr : "no reply");
+        }
         if (rep) {
             freeReplyObject(rep);
+            rep = NULL;
         }
         apr_reslist_invalidate(s->conns, c);
+    }
+    if (!rep) {
         return WSA_STORE_DOWN;
     }
     if (rep->type == REDIS_REPLY_NIL) {

@@ -51,6 +51,9 @@ async function main() {
         cookie: { httpOnly: true, sameSite: 'lax', maxAge: 3600 * 1000 },
     }));
 
+    // the client library outside the guarded /socket.io/ path: a logged-out
+    // page must still load it to show the refusal
+    app.use('/static', express.static(path.join(path.dirname(require.resolve('socket.io')), '..', 'client-dist')));
     app.get('/login', (req, res) => {
         res.type('html').send(`<!doctype html><title>login</title>
 <form method="post" action="/login">
@@ -76,7 +79,7 @@ async function main() {
         res.type('html').send(`<!doctype html><title>app</title>
 <p id="who">${user === undefined ? 'anonymous' : 'user ' + String(user).replace(/[<&>]/g, '')}</p>
 <p id="socket">socket: connecting</p>
-<script src="/socket.io/socket.io.js"></script>
+<script src="/static/socket.io.min.js"></script>
 <script>
 const s = io({ transports: ['websocket'], reconnection: false });
 s.on('hello', (m) => { document.getElementById('socket').textContent = 'socket: hello ' + m.user + ' verified=' + m.verified; });

@@ -41,14 +41,26 @@ def stack(tmp_path, httpd):
         redis.stop()
 
 
+def _guarded_lines(h, path="/socket.io/"):
+    return [l for l in h.access_log().splitlines() if '"GET %s' % path in l]
+
+
 def ws_status(h, cookie, path="/socket.io/?EIO=4&transport=websocket", **kw):
+    h.mark = len(_guarded_lines(h))
     st, hd, body = support.ws_handshake(h.port, path, cookie=cookie, **kw)
     return st, hd, body
 
 
 def last_ws_auth(h):
-    time.sleep(0.1)
-    return re.findall(r"ws_auth=(\S+)", h.access_log())[-1]
+    """WS_AUTH of the handshake ws_status() just made (its access-log line
+    is written when the connection is done: wait for it)."""
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        lines = _guarded_lines(h)
+        if len(lines) > h.mark:
+            return re.findall(r"ws_auth=(\S+)", lines[h.mark])[0]
+        time.sleep(0.05)
+    return None
 
 
 def test_exp_10_01_logged_in_at_the_app_the_socket_opens_with_the_user(stack):
@@ -198,9 +210,14 @@ def test_exp_10_06_python_verifier_checks_what_apache_signed(stack):
 def test_exp_10_07_store_down_is_503_then_recovers(stack):
     h, app, redis = stack()
     cookie = ex.login(h.port, "alice")
-    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    sid = ex.sid_of(cookie)
+    h.secret(cookie.split("=", 1)[1], sid)
     h.ack("WSA0061", "WSA0062")
-    assert ws_status(h, cookie)[0] == 101
+    stored = redis.cli("get", "sess:" + sid)
+    assert json.loads(stored)["passport"]["user"] == "alice"
+    assert 3500 < int(redis.cli("ttl", "sess:" + sid)) <= 3600     # connect-redis's TTL
+    for _ in range(4):          # warm connections in more than one child
+        assert ws_status(h, cookie)[0] == 101
     redis.kill()
     st, hd, _ = ws_status(h, cookie)
     assert st == 503 and support.header(hd, "retry-after") == "5"
@@ -209,6 +226,11 @@ def test_exp_10_07_store_down_is_503_then_recovers(stack):
     time.sleep(1.2)            # past the one-second back-off
     st, _, _ = ws_status(h, cookie)
     assert st == 401 and last_ws_auth(h) == "unknown-session"
+    # the session put back: every child reconnects, no 503 from a stale
+    # pooled connection
+    redis.cli("set", "sess:" + sid, stored, "EX", "600")
+    for _ in range(6):
+        assert ws_status(h, cookie)[0] == 101
 
 
 def test_exp_10_08_client_copies_stripped_and_unsafe_values_not_forwarded(stack):
