@@ -28,9 +28,9 @@
 
 #include "wsa_keys.h"
 
-#define WSA_FSIG_LABEL      "mod_ws_auth forward-signature v1"
-#define WSA_FSIG_WINDOW     60 /* seconds: the verifiers' default */
-#define WSA_FSIG_MAX_VALUE  2048
+#define WSA_FSIG_LABEL       "mod_ws_auth forward-signature v1"
+#define WSA_FSIG_WINDOW      60 /* seconds: the verifiers' default */
+#define WSA_FSIG_MAX_VALUE   2048
 #define WSA_FSIG_MAX_HEADERS 16
 
 typedef struct {

@@ -148,8 +148,8 @@ int wsa_keys_hmac(const wsa_keys_t *k, int i, const void *msg, apr_size_t len, u
     if (!c) {
         return -1;
     }
-    ok = EVP_MAC_update(c, msg, len) == 1 &&
-         EVP_MAC_final(c, out, &olen, WSA_KEYS_MAC_LEN) == 1 && olen == WSA_KEYS_MAC_LEN;
+    ok = EVP_MAC_update(c, msg, len) == 1 && EVP_MAC_final(c, out, &olen, WSA_KEYS_MAC_LEN) == 1 &&
+         olen == WSA_KEYS_MAC_LEN;
     EVP_MAC_CTX_free(c);
     return ok ? 0 : -1;
 }

@@ -178,6 +178,9 @@ const char *wsa_express_value(request_rec *r, const wsa_express_verdict_t *v, co
                   "WSA0022: session value at '%s' is a JSON %s, not a string or a number; "
                   "not forwarded",
                   path,
-                  json_is_object(j) ? "object" : json_is_array(j) ? "array" : json_is_null(j) ? "null" : "boolean");
+                  json_is_object(j)  ? "object"
+                  : json_is_array(j) ? "array"
+                  : json_is_null(j)  ? "null"
+                                     : "boolean");
     return NULL;
 }

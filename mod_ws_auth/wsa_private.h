@@ -35,19 +35,19 @@
 /* the only symbol this module exports (built with -fvisibility=hidden) */
 extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) ws_auth_module;
 
-#define WSA_ENV           "WS_AUTH"
-#define WSA_SCOPE_UNSET   0
-#define WSA_SCOPE_ALL     1
-#define WSA_SCOPE_UPGRADE 2
-#define WSA_MISSING_UNSET 0
-#define WSA_MISSING_ALLOW 1
-#define WSA_MISSING_DENY  2
-#define WSA_SOURCE_UNSET  0
-#define WSA_SOURCE_SSG    1 /* mod_session_sign (default) */
-#define WSA_SOURCE_EXPRESS 2
-#define WSA_EXPRESS_COOKIE "connect.sid"
+#define WSA_ENV              "WS_AUTH"
+#define WSA_SCOPE_UNSET      0
+#define WSA_SCOPE_ALL        1
+#define WSA_SCOPE_UPGRADE    2
+#define WSA_MISSING_UNSET    0
+#define WSA_MISSING_ALLOW    1
+#define WSA_MISSING_DENY     2
+#define WSA_SOURCE_UNSET     0
+#define WSA_SOURCE_SSG       1 /* mod_session_sign (default) */
+#define WSA_SOURCE_EXPRESS   2
+#define WSA_EXPRESS_COOKIE   "connect.sid"
 #define WSA_STORE_TIMEOUT_MS 500
-#define WSA_FSIG_HEADER_MAX 16
+#define WSA_FSIG_HEADER_MAX  16
 
 /* mod_session_sign's optional functions, retrieved at check_config */
 extern APR_OPTIONAL_FN_TYPE(session_sign_status) * wsa_sign_status;
@@ -83,11 +83,11 @@ typedef struct {
     apr_array_header_t *forward; /* wsa_forward_t */
     const char **names;          /* forward[].header (+ fsig_header), for wsa_strip */
     int nnames;
-    int source;                  /* WSA_SOURCE_* */
-    const char *exp_cookie;      /* NULL: WSA_EXPRESS_COOKIE */
-    wsa_keys_t *exp_keys;        /* WSAuthExpressSecretFile */
-    wsa_store_t *store;          /* WSAuthExpressStore, or NULL */
-    const char *fsig_header;     /* WSAuthForwardSignature */
+    int source;              /* WSA_SOURCE_* */
+    const char *exp_cookie;  /* NULL: WSA_EXPRESS_COOKIE */
+    wsa_keys_t *exp_keys;    /* WSAuthExpressSecretFile */
+    wsa_store_t *store;      /* WSAuthExpressStore, or NULL */
+    const char *fsig_header; /* WSAuthForwardSignature */
     wsa_keys_t *fsig_keys;
 } wsa_dir_conf;
 

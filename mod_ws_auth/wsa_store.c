@@ -19,10 +19,10 @@
 
 APLOG_USE_MODULE(ws_auth);
 
-#define WSA_STORE_MAX_CONNS 64            /* per child and store */
+#define WSA_STORE_MAX_CONNS 64 /* per child and store */
 #define WSA_STORE_IDLE_TTL  (60 * APR_USEC_PER_SEC)
 #define WSA_STORE_BACKOFF   APR_USEC_PER_SEC /* after a failed connect */
-#define WSA_STORE_MAX_VALUE (64 * 1024)   /* bytes of session JSON */
+#define WSA_STORE_MAX_VALUE (64 * 1024)      /* bytes of session JSON */
 
 wsa_store_t *wsa_stores = NULL;
 
@@ -189,8 +189,8 @@ int wsa_store_get(request_rec *r, wsa_store_t *s, const char *id, apr_size_t id_
         }
         if (attempt) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                          "WSA0062: WSAuthExpressStore %s: no answer within %d ms (%s)",
-                          s->url, s->timeout_ms, c->err ? c->errstr : "no reply");
+                          "WSA0062: WSAuthExpressStore %s: no answer within %d ms (%s)", s->url,
+                          s->timeout_ms, c->err ? c->errstr : "no reply");
         }
         if (rep) {
             freeReplyObject(rep);
@@ -212,7 +212,8 @@ int wsa_store_get(request_rec *r, wsa_store_t *s, const char *id, apr_size_t id_
     else {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WSA0063: WSAuthExpressStore %s: unexpected reply (type %d, %lu bytes) "
-                      "to GET of a session", s->url, rep->type, (unsigned long)rep->len);
+                      "to GET of a session",
+                      s->url, rep->type, (unsigned long)rep->len);
         st = WSA_STORE_DOWN;
     }
     freeReplyObject(rep);
