@@ -121,7 +121,7 @@ int wsa_gate(request_rec *r)
     wsa_express_verdict_t *ev = NULL;
     int st;
 
-    if (conf->enabled != 1 && !conf->forward) {
+    if (conf->enabled != 1 && !conf->forward && !conf->fsig_header) {
         return OK;
     }
     wsa_strip(r, conf);

@@ -16,6 +16,7 @@ import urllib.parse
 import pytest
 
 import express_app as ex
+import fsig_ref
 import stores
 import support
 
@@ -177,22 +178,6 @@ s.on('connect_error', (e) => { console.log('REFUSED ' + e.message); process.exit
     assert st == 200 and json.loads(body)["signature"] != sig + "x"
 
 
-def _python_verify(value, method, path, headers, key, window=60):
-    """The Python verifier of docs/forward-signature.md, as printed there."""
-    m = re.fullmatch(r"v1;t=([1-9][0-9]{0,11});h=([^;]*);s=([A-Za-z0-9_-]{43})", value or "")
-    if not m or abs(time.time() - int(m.group(1))) > window:
-        return None
-    names = m.group(2).split(",") if m.group(2) else []
-    msg = "mod_ws_auth forward-signature v1\n%s\n%s\n%s\n" % (m.group(1), method, path)
-    for n in names:
-        if n not in headers:
-            return None
-        msg += "%s:%s\n" % (n, headers[n])
-    want = base64.urlsafe_b64encode(hmac.new(key, msg.encode("latin-1"),
-                                             hashlib.sha256).digest()).rstrip(b"=").decode()
-    return {n: headers[n] for n in names} if hmac.compare_digest(want, m.group(3)) else None
-
-
 def test_exp_10_06_python_verifier_checks_what_apache_signed(stack):
     h, app, redis = stack()
     cookie = ex.login(h.port, "n42")
@@ -201,9 +186,9 @@ def test_exp_10_06_python_verifier_checks_what_apache_signed(stack):
     seen = json.loads(body)
     assert seen["user"] == "42"               # a numeric passport.user, in decimal
     hdrs = {"x-remote-user": "42", "x-remote-role": "user"}
-    assert _python_verify(seen["signature"], "GET", "/api/whoami", hdrs,
+    assert fsig_ref.verify(seen["signature"], "GET", "/api/whoami", hdrs,
                           ex.FSIG_KEY.encode()) == hdrs
-    assert _python_verify(seen["signature"], "GET", "/api/whoami",
+    assert fsig_ref.verify(seen["signature"], "GET", "/api/whoami",
                           dict(hdrs, **{"x-remote-user": "1"}), ex.FSIG_KEY.encode()) is None
 
 
