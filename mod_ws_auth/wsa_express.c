@@ -79,8 +79,9 @@ static void wsa_from_store(request_rec *r, const wsa_dir_conf *conf, const wsa_e
         json_decref(sess);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WSA0020: WSAuthExpressStore %s: the stored session is not a JSON "
-                      "object (line %d: %s); refusing",
-                      conf->store->url, jerr.line, sess ? "not an object" : jerr.text);
+                      "object (%s at byte %d); refusing",
+                      conf->store->url, sess ? "another JSON value" : "invalid JSON",
+                      sess ? 0 : jerr.position);
         v->st = SESSION_SIGN_INVALID;
         v->reason = "invalid-session";
         v->detail = "the stored session is not JSON";

@@ -288,3 +288,30 @@ def test_exp_10_13_vectors_file_is_what_the_package_makes():
     r = subprocess.run([ex.NODE, str(support.TOOLS / "make_express_vectors.js"), "--check"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_exp_10_14_express_scope_without_secrets_is_500_with_the_fix(httpd):
+    h = httpd("<Location /ws/>\nWSAuth On\nWSAuthSource express\n</Location>\n", sign=False)
+    h.ack("WSA0010")
+    st, _, body = support.ws_handshake(h.port, "/ws/", cookie="connect.sid=s%3Aa.b")
+    assert st == 500 and b"misconfigured" in body
+    assert h.wait_log(r"WSA0010: .*WSAuthExpressSecretFile")
+
+
+def test_exp_10_15_stored_session_past_its_expires_is_401(stack):
+    h, app, redis = stack()
+    cookie = ex.login(h.port, "alice")
+    sid = ex.sid_of(cookie)
+    h.secret(cookie.split("=", 1)[1], sid)
+    sess = json.loads(redis.cli("get", "sess:" + sid))
+    sess["cookie"]["expires"] = "2020-01-01T00:00:00.000Z"
+    redis.cli("set", "sess:" + sid, json.dumps(sess), "EX", "600")
+    st, _, _ = ws_status(h, cookie)
+    assert st == 401 and last_ws_auth(h) == "expired-session"
+    # a stored value that is not a JSON object: refused, logged, no 5xx
+    h.ack("WSA0020")
+    for bad in ("[1,2]", '{"passport": {"user": "secret-in-json"'):
+        redis.cli("set", "sess:" + sid, bad, "EX", "600")
+        st, _, _ = ws_status(h, cookie)
+        assert st == 401 and last_ws_auth(h) == "invalid-session"
+    assert "secret-in-json" not in h.error_log()
