@@ -42,24 +42,25 @@ def stack(tmp_path, httpd):
         redis.stop()
 
 
-def _guarded_lines(h, path="/socket.io/"):
-    return [l for l in h.access_log().splitlines() if '"GET %s' % path in l]
+_probes = iter(range(1, 1 << 30))
 
 
 def ws_status(h, cookie, path="/socket.io/?EIO=4&transport=websocket", **kw):
-    h.mark = len(_guarded_lines(h))
-    st, hd, body = support.ws_handshake(h.port, path, cookie=cookie, **kw)
+    """A raw handshake, marked with a probe number of its own so that
+    last_ws_auth() finds its access-log line (lines are written when a
+    connection is done, so not in request order)."""
+    h.probe = "probe=%d" % next(_probes)
+    st, hd, body = support.ws_handshake(h.port, path + "&" + h.probe, cookie=cookie, **kw)
     return st, hd, body
 
 
 def last_ws_auth(h):
-    """WS_AUTH of the handshake ws_status() just made (its access-log line
-    is written when the connection is done: wait for it)."""
+    """WS_AUTH of the handshake ws_status() just made."""
     deadline = time.time() + 5
     while time.time() < deadline:
-        lines = _guarded_lines(h)
-        if len(lines) > h.mark:
-            return re.findall(r"ws_auth=(\S+)", lines[h.mark])[0]
+        for line in h.access_log().splitlines():
+            if h.probe + " " in line:
+                return re.findall(r"ws_auth=(\S+)", line)[0]
         time.sleep(0.05)
     return None
 
