@@ -124,12 +124,17 @@ def test_exp_10_03_forged_cookies_are_401(stack, name):
         "quoted": 'connect.sid="%s"' % cookie.split("=", 1)[1],
         "no-cookie": None,
     }[name]
+    before = redis.commands()
     st, hd, body = ws_status(h, forged)
     assert st == 401, (name, st)
     assert support.header(hd, "location") is None
     assert last_ws_auth(h) == ("no-session" if name == "no-cookie" else "invalid-session")
-    # the store was never asked for an id whose signature failed
+    # the store was never asked for an id whose signature failed (the one
+    # command counted is the INFO that reads the counter)
+    assert redis.commands() - before == 1
+    before = redis.commands()
     assert ws_status(h, cookie)[0] == 101
+    assert redis.commands() - before >= 2
 
 
 def test_exp_10_04_any_listed_secret_verifies_rotation(stack, tmp_path):
