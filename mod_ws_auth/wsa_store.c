@@ -50,6 +50,16 @@ const char *wsa_store_parse(apr_pool_t *p, const char *const *argv, int argc, ws
         return "write redis://host:port[/db], e.g. redis://127.0.0.1:6379/0";
     }
     s->host = apr_pstrmemdup(p, hp, (apr_size_t)(colon - hp));
+    if (s->host[0] == '[') { /* an IPv6 literal: hiredis wants it bare */
+        apr_size_t n = strlen(s->host);
+        if (n < 3 || s->host[n - 1] != ']') {
+            return "write an IPv6 address in brackets: redis://[::1]:6379";
+        }
+        s->host = apr_pstrmemdup(p, s->host + 1, n - 2);
+    }
+    else if (strchr(s->host, ':') || strchr(s->host, ']')) {
+        return "write an IPv6 address in brackets: redis://[::1]:6379";
+    }
     v = strtol(colon + 1, &end, 10);
     if (end == colon + 1 || v < 1 || v > 65535 || (*end && *end != '/')) {
         return "the port must be 1-65535";

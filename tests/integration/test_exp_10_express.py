@@ -274,6 +274,9 @@ def test_exp_10_11_anonymous_session_without_identity_is_401(stack):
     ("bad-store-url", "WSAuthExpressStore http://127.0.0.1:6379", "redis://"),
     ("store-password", "WSAuthExpressStore redis://u:p@127.0.0.1:6379", "password"),
     ("store-option", "WSAuthExpressStore redis://127.0.0.1:6379 ttl=5", "unknown option"),
+    ("store-bare-ipv6", "WSAuthExpressStore redis://::1:6379", "in brackets"),
+    ("store-port", "WSAuthExpressStore redis://127.0.0.1:0", "1-65535"),
+    ("store-timeout", "WSAuthExpressStore redis://127.0.0.1:6379 timeout=1", "10-10000"),
     ("fsig-weak-key", "WSAuthForwardSignature X-WS-Auth-Signature {weak}", "shorter than 32"),
     ("fsig-bad-header", "WSAuthForwardSignature Cookie {good}", "not a header name"),
     ("forward-empty-path", "WSAuthForwardHeader X-Remote-User passport.", "empty part"),
@@ -288,6 +291,17 @@ def test_exp_10_12_bad_config_fails_configtest(httpd, tmp_path, name, lines, msg
     h = httpd(body, start=False, sign=False)
     r = h.configtest()
     assert r.returncode != 0 and msg in r.stderr, r.stderr
+
+
+def test_exp_10_12b_good_store_urls_pass_configtest(httpd, tmp_path):
+    good = tmp_path / "good"
+    good.write_text(ex.FSIG_KEY + "\n")
+    body = ("<Location /ws/>\nWSAuth On\nWSAuthSource express\n"
+            "WSAuthExpressSecretFile %s\n%%s\n</Location>\n" % good)
+    for line in ("WSAuthExpressStore redis://[::1]:6379/2 prefix=app: timeout=250",
+                 "WSAuthExpressStore redis://localhost:6380"):
+        r = httpd(body % line, start=False, sign=False).configtest()
+        assert r.returncode == 0, r.stderr
 
 
 def test_exp_10_13_vectors_file_is_what_the_package_makes():
