@@ -89,7 +89,9 @@ void wsa_forward(request_rec *r, const wsa_dir_conf *conf, const wsa_express_ver
     for (i = 0; i < conf->forward->nelts; i++) {
         /* from the session the gate just verified: mod_session_sign's, or
          * the Express app's stored one (a dotted JSON path) */
-        const char *v = ev ? wsa_express_value(r, ev, fw[i].key) : wsa_sign_get(r, fw[i].key);
+        const char *v = !ev      ? wsa_sign_get(r, fw[i].key)
+                        : i == 0 ? ev->user /* read (and judged) by the gate already */
+                                 : wsa_express_value(r, ev, fw[i].key);
         if (!v || !*v) {
             continue; /* stripped already: backend sees nothing */
         }

@@ -235,6 +235,7 @@ def test_exp_10_08_client_copies_stripped_and_unsafe_values_not_forwarded(stack)
     assert st == 200 and seen["user"] == "alice" and seen["role"] == "admin"
     assert "h=x-remote-user,x-remote-role;" in seen["signature"]   # no x-session-cookie
     assert h.wait_log(r"WSA0022: session value at 'cookie' is a JSON object")
+    assert h.error_log().count("WSA0022") == 1          # one line per request
 
 
 def test_exp_10_09_origin_rules_apply_unchanged(stack):
