@@ -50,7 +50,7 @@ class ExpressApp:
         self.log.close()
 
 
-def apache_conf(app, redis, secret_file, store=True, fsig=True, extra=""):
+def apache_conf(app, redis, secret_file, store=True, fsig=True, extra="", server_extra=""):
     """Apache in front of the app: the app's pages pass, its Socket.IO and
     /api/ are guarded with the app's own cookie."""
     guard = f"""
@@ -64,6 +64,7 @@ def apache_conf(app, redis, secret_file, store=True, fsig=True, extra=""):
     {extra}
 """
     return f"""
+{server_extra}
 ProxyPass /socket.io/ http://127.0.0.1:{app.port}/socket.io/ upgrade=websocket
 ProxyPass /api/ http://127.0.0.1:{app.port}/api/
 ProxyPass / http://127.0.0.1:{app.port}/
@@ -76,10 +77,9 @@ ProxyPass / http://127.0.0.1:{app.port}/
 """
 
 
-def start_apache(httpd, app, redis, **kw):
-    h = httpd(apache_conf(app, redis, app.secret_file, **kw), modules=["proxy", "proxy_http",
-                                                                        "proxy_wstunnel"],
-              sign=False)
+def start_apache(httpd, app, redis, modules=(), **kw):
+    h = httpd(apache_conf(app, redis, app.secret_file, **kw),
+              modules=["proxy", "proxy_http", "proxy_wstunnel"] + list(modules), sign=False)
     h.ack("WSA0001")
     h.secret(SECRET_A, SECRET_B, SECRET_OTHER, FSIG_KEY)
     return h

@@ -336,3 +336,21 @@ def test_exp_10_15_stored_session_past_its_expires_is_401(stack):
         st, _, _ = ws_status(h, cookie)
         assert st == 401 and last_ws_auth(h) == "invalid-session"
     assert "secret-in-json" not in h.error_log()
+
+
+def test_exp_10_16_http2_websocket_with_cookie_crumbs(stack):
+    """RFC 8441 over h2c: the browser may split Cookie into crumbs (one
+    header per cookie); mod_http2 joins them with '; '."""
+    from h2ws import h2ws
+    h, app, redis = stack(modules=["http2"], server_extra="Protocols h2c http/1.1\n"
+                          "H2WebSockets on\nH2MinWorkers 2\nH2MaxWorkers 8\n")
+    cookie = ex.login(h.port, "alice")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    origin = ("origin", "http://127.0.0.1:%d" % h.port)
+    path = "/socket.io/?EIO=4&transport=websocket"
+    st, first = h2ws(h.port, path, [("cookie", "theme=dark"), ("cookie", cookie), origin])
+    assert st == 200 and first.startswith("0{")      # Engine.IO's open packet
+    st, _ = h2ws(h.port, path, [("cookie", cookie + "A"), origin])
+    assert st == 401
+    st, _ = h2ws(h.port, path, [("cookie", cookie), ("cookie", _tamper(cookie)), origin])
+    assert st == 401
