@@ -16,6 +16,7 @@ APR_OPTIONAL_FN_TYPE(session_sign_get) *wsa_sign_get = NULL;
 APR_OPTIONAL_FN_TYPE(ap_session_load) *wsa_session_load = NULL;
 int wsa_enabled_somewhere = 0;
 int wsa_express_somewhere = 0;
+int wsa_express_keys_somewhere = 0;
 
 static int wsa_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
@@ -24,6 +25,7 @@ static int wsa_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     (void)ptemp;
     wsa_enabled_somewhere = 0;
     wsa_express_somewhere = 0;
+    wsa_express_keys_somewhere = 0;
     wsa_stores = NULL; /* the configuration is read again: its pool is new */
     return OK;
 }
@@ -46,6 +48,15 @@ static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
                      "WSA0050: WSAuth On needs mod_session and mod_session_sign: "
                      "add LoadModule session_module, session_cookie_module and "
                      "session_sign_module before ws_auth_module");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* a scope inherits its secrets, so only "none anywhere" is certain
+     * here; a scope still without them answers 500 (WSA0010) */
+    if (wsa_express_somewhere && !wsa_express_keys_somewhere) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     "WSA0051: WSAuthSource express needs the app's secrets: add "
+                     "WSAuthExpressSecretFile (one express-session secret a line) "
+                     "to the scope or a scope around it");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;

@@ -274,6 +274,7 @@ static const char *set_exp_cookie(cmd_parms *cmd, void *dconf, const char *arg)
 
 static const char *set_exp_secrets(cmd_parms *cmd, void *dconf, const char *arg)
 {
+    wsa_express_keys_somewhere = 1;
     return wsa_read_keys(cmd, "WSAuthExpressSecretFile", arg, &((wsa_dir_conf *)dconf)->exp_keys);
 }
 

@@ -56,6 +56,7 @@ extern APR_OPTIONAL_FN_TYPE(session_sign_get) * wsa_sign_get;
 extern APR_OPTIONAL_FN_TYPE(ap_session_load) * wsa_session_load;
 extern int wsa_enabled_somewhere;
 extern int wsa_express_somewhere;
+extern int wsa_express_keys_somewhere;
 
 typedef struct {
     const char *header;

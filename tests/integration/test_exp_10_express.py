@@ -311,8 +311,18 @@ def test_exp_10_13_vectors_file_is_what_the_package_makes():
     assert r.returncode == 0, r.stderr
 
 
-def test_exp_10_14_express_scope_without_secrets_is_500_with_the_fix(httpd):
-    h = httpd("<Location /ws/>\nWSAuth On\nWSAuthSource express\n</Location>\n", sign=False)
+def test_exp_10_14_express_without_secrets_fails_configtest_or_is_500(httpd, tmp_path):
+    # none anywhere: apache2 -t refuses
+    h = httpd("<Location /ws/>\nWSAuth On\nWSAuthSource express\n</Location>\n",
+              start=False, sign=False)
+    r = h.configtest()
+    assert r.returncode != 0 and "WSA0051" in r.stderr and "WSAuthExpressSecretFile" in r.stderr
+    # in another scope only: this one answers 500 with the fix
+    good = tmp_path / "good"
+    good.write_text(ex.FSIG_KEY + "\n")
+    h = httpd("<Location /ws/>\nWSAuth On\nWSAuthSource express\n</Location>\n"
+              "<Location /other/>\nWSAuthExpressSecretFile %s\n</Location>\n" % good,
+              sign=False)
     h.ack("WSA0010")
     st, _, body = support.ws_handshake(h.port, "/ws/", cookie="connect.sid=s%3Aa.b")
     assert st == 500 and b"misconfigured" in body
