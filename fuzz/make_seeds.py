@@ -39,7 +39,7 @@ MAX_LIFETIME = 3600
 SKEW = 60
 MAX_TOKEN_LEN = 16384
 
-TARGETS = ("token", "cookie", "keyfile", "origin", "upgrade", "login", "express")
+TARGETS = ("token", "cookie", "keyfile", "origin", "upgrade", "login", "express", "fsig")
 
 
 def ref(*args):
@@ -362,6 +362,41 @@ def express_seeds():
     ]
 
 
+def fsig_sign(key, t, method, path, hdrs):
+    """WSAuthForwardSignature's value, made here with Python's hmac"""
+    import base64
+    import hashlib
+    import hmac
+    msg = "mod_ws_auth forward-signature v1\n%d\n%s\n%s\n" % (t, method, path)
+    for n, v in hdrs:
+        msg += "%s:%s\n" % (n, v)
+    mac = hmac.new(key.encode(), msg.encode(), hashlib.sha256).digest()
+    return "v1;t=%d;h=%s;s=%s" % (t, ",".join(n for n, _ in hdrs),
+                                  base64.urlsafe_b64encode(mac).rstrip(b"=").decode())
+
+
+def fsig_seeds():
+    """a forward signature value for fuzz_fsig.c (key and request as there)"""
+    key = "fuzz-fsig-key-0123456789abcdef-0123456789"
+    u, r = ("x-remote-user", "alice"), ("x-remote-role", "admin")
+    both = fsig_sign(key, 1700000000, "GET", "/socket.io/", [u, r])
+    return [
+        ("fsig-valid-two", both),
+        ("fsig-valid-one", fsig_sign(key, 1700000000, "GET", "/socket.io/", [u])),
+        ("fsig-valid-none", fsig_sign(key, 1700000000, "GET", "/socket.io/", [])),
+        ("fsig-stale", fsig_sign(key, 1699999000, "GET", "/socket.io/", [u])),
+        ("fsig-other-path", fsig_sign(key, 1700000000, "GET", "/admin/", [u])),
+        ("fsig-missing-header", fsig_sign(key, 1700000000, "GET", "/socket.io/",
+                                          [u, ("x-other", "1")])),
+        ("fsig-other-key", fsig_sign("another-fsig-key-0123456789abcdef-01", 1700000000, "GET",
+                                     "/socket.io/", [u])),
+        ("fsig-trailing", both + "A"),
+        ("fsig-uppercase-name", both.replace("x-remote-user", "X-Remote-User")),
+        ("fsig-leading-zero", both.replace("t=1", "t=01")),
+        ("fsig-empty", ""),
+    ]
+
+
 def as_bytes(data):
     return data if isinstance(data, bytes) else data.encode("utf-8")
 
@@ -375,6 +410,7 @@ def write_all(root):
         "upgrade": upgrade_seeds(),
         "login": login_seeds(),
         "express": express_seeds(),
+        "fsig": fsig_seeds(),
     }
     problems = []
     for target in TARGETS:
