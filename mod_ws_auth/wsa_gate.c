@@ -1,7 +1,8 @@
 /*
  * wsa_gate.c - the WebSocket gate: in a WSAuth scope, no verified signed
- * session (mod_session_sign's, or the Express app's cookie), no socket (401); wrong Origin, no socket (403); then the
- * identity for the backend. Runs in post_perdir_config: right after the
+ * session (mod_session_sign's, or the Express app's cookie), no socket
+ * (401); wrong Origin, no socket (403); then the identity for the backend
+ * (and its signature). Runs in post_perdir_config: right after the
  * <Location> walk, for every request and subrequest, before access, authn
  * and authz, and long before any proxy handler, so it holds whichever of
  * mod_proxy_http or mod_proxy_wstunnel carries the tunnel, for HTTP/1.1
