@@ -134,6 +134,14 @@ void wsa_express_check(request_rec *r, const wsa_dir_conf *conf, wsa_express_ver
     if (conf->forward && conf->forward->nelts) {
         const wsa_forward_t *fw = (const wsa_forward_t *)conf->forward->elts;
         v->user = wsa_express_value(r, v, fw[0].key);
+        if (v->user && (!*v->user || !wsa_header_value_safe(v->user))) {
+            /* an identity the backend would never receive is none */
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "WSA0023: session value at '%s' is empty or not a safe header "
+                          "value (a control character, or over %d bytes); no identity",
+                          fw[0].key, WSA_HEADER_VALUE_MAX);
+            v->user = NULL;
+        }
     }
 }
 

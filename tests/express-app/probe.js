@@ -16,7 +16,11 @@ const s = io(url, {
 });
 const done = (o) => { console.log(JSON.stringify(o)); s.close(); process.exit(0); };
 s.on('hello', (m) => {
-    s.emit('echo', 'ping', (back) => done({ ok: true, hello: m, echo: back, transport: s.io.engine.transport.name }));
+    const echo = () => s.emit('echo', 'ping',
+        (back) => done({ ok: true, hello: m, echo: back, transport: s.io.engine.transport.name }));
+    // polling first: wait for the upgrade to the WebSocket (also guarded)
+    if (s.io.engine.transport.name === 'polling') s.io.engine.once('upgrade', echo);
+    else echo();
 });
 s.on('connect_error', (e) => done({ ok: false, error: e.message,
     status: e.context && (e.context.statusCode || (e.context.target && e.context.target._req && e.context.target._req.res && e.context.target._req.res.statusCode)) || null,

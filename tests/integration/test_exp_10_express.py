@@ -364,3 +364,23 @@ def test_exp_10_16_http2_websocket_with_cookie_crumbs(stack):
     assert st == 401
     st, _ = h2ws(h.port, path, [("cookie", cookie), ("cookie", _tamper(cookie)), origin])
     assert st == 401
+
+
+@pytest.mark.parametrize("value,log", [("al\x01ice", "WSA0023"), ("", "WSA0023"),
+                                       ({"id": 1}, "WSA0022"), (True, "WSA0022"),
+                                       ("x" * 5000, "WSA0023")])
+def test_exp_10_17_unsafe_identity_is_no_identity(stack, value, log):
+    """A control byte, an empty or over-long string, or a non-scalar as the
+    first forwarded value: nothing forwarded, logged, 401 no-identity."""
+    h, app, redis = stack()
+    h.ack(log)
+    cookie = ex.login(h.port, "alice")
+    sid = ex.sid_of(cookie)
+    h.secret(cookie.split("=", 1)[1], sid)
+    sess = json.loads(redis.cli("get", "sess:" + sid))
+    sess["passport"]["user"] = value
+    subprocess.run(["redis-cli", "-p", str(redis.port), "-x", "set", "sess:" + sid],
+                   input=json.dumps(sess).encode(), check=True, capture_output=True)
+    st, _, _ = ws_status(h, cookie)
+    assert st == 401 and last_ws_auth(h) == "no-identity"
+    assert h.wait_log(log + ":")
