@@ -30,7 +30,7 @@ wsa_store_t *wsa_stores = NULL;
 
 const char *wsa_store_parse(apr_pool_t *p, const char *const *argv, int argc, wsa_store_t **out)
 {
-    wsa_store_t *s = apr_pcalloc(p, sizeof(*s));
+    wsa_store_t *s = apr_pcalloc(p, sizeof(*s)), *dup;
     const char *u = argv[0], *hp, *slash, *colon;
     char *end;
     long v;
@@ -90,6 +90,14 @@ const char *wsa_store_parse(apr_pool_t *p, const char *const *argv, int argc, ws
         }
     }
     s->url = u;
+    /* Locations naming the same store share its connections */
+    for (dup = wsa_stores; dup; dup = dup->next) {
+        if (!strcmp(dup->host, s->host) && dup->port == s->port && dup->db == s->db &&
+            !strcmp(dup->prefix, s->prefix) && dup->timeout_ms == s->timeout_ms) {
+            *out = dup;
+            return NULL;
+        }
+    }
     s->next = wsa_stores;
     wsa_stores = s;
     *out = s;
