@@ -384,3 +384,24 @@ def test_exp_10_17_unsafe_identity_is_no_identity(stack, value, log):
     st, _, _ = ws_status(h, cookie)
     assert st == 401 and last_ws_auth(h) == "no-identity"
     assert h.wait_log(log + ":")
+
+
+def _connections(redis):
+    for line in redis.cli("info", "stats").splitlines():
+        if line.startswith("total_connections_received:"):
+            return int(line.split(":")[1])
+    return 0
+
+
+def test_exp_10_18_children_keep_their_store_connections(stack):
+    """Connect lazily per child and keep the connection: 40 handshakes (and
+    /api/ requests, the same store) open a handful of connections, not 40."""
+    h, app, redis = stack()
+    cookie = ex.login(h.port, "alice")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    before = _connections(redis)
+    for i in range(20):
+        assert ws_status(h, cookie)[0] == 101
+        assert support.get(h.port, "/api/whoami", headers=[("Cookie", cookie)])[0] == 200
+    opened = _connections(redis) - before - 1        # this INFO's own connection
+    assert 1 <= opened <= 8, opened
