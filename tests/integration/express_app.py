@@ -77,9 +77,10 @@ ProxyPass / http://127.0.0.1:{app.port}/
 """
 
 
-def start_apache(httpd, app, redis, modules=(), **kw):
+def start_apache(httpd, app, redis, modules=(), mpm="event", **kw):
     h = httpd(apache_conf(app, redis, app.secret_file, **kw),
-              modules=["proxy", "proxy_http", "proxy_wstunnel"] + list(modules), sign=False)
+              modules=["proxy", "proxy_http", "proxy_wstunnel"] + list(modules), sign=False,
+              mpm=mpm)
     h.ack("WSA0001")
     h.secret(SECRET_A, SECRET_B, SECRET_OTHER, FSIG_KEY)
     return h

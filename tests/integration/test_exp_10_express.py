@@ -405,3 +405,14 @@ def test_exp_10_18_children_keep_their_store_connections(stack):
         assert support.get(h.port, "/api/whoami", headers=[("Cookie", cookie)])[0] == 200
     opened = _connections(redis) - before - 1        # this INFO's own connection
     assert 1 <= opened <= 8, opened
+
+
+@pytest.mark.parametrize("mpm", ["prefork"])   # worker is threaded like event
+def test_exp_10_19_other_mpms(stack, mpm):
+    h, app, redis = stack(mpm=mpm)
+    cookie = ex.login(h.port, "bob")
+    h.secret(cookie.split("=", 1)[1], ex.sid_of(cookie))
+    r = ex.probe(h.port, cookie)
+    assert r["ok"] and r["hello"]["user"] == "bob" and r["hello"]["verified"], r
+    support.get(h.port, "/logout", method="POST", headers=[("Cookie", cookie)])
+    assert ws_status(h, cookie)[0] == 401 and last_ws_auth(h) == "unknown-session"
