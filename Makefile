@@ -72,7 +72,7 @@ WSA_SO     := $(BUILD)/mod_ws_auth.so
 CLI        := $(BUILD)/session-sign
 
 .PHONY: all modules cli core check deps unit integration guards e2e demo bench \
-        install clean fuzz check-asan soak format-check
+        install clean fuzz check-asan soak format-check node-verify express-deps
 
 all: modules cli
 
@@ -84,7 +84,9 @@ $(BUILD):
 	mkdir -p $(BUILD)
 
 $(eval $(call apxs_module,$(SSG_SO),mod_session_sign,$(SSG_GLUE),$(SSG_HDRS) $(CORE_HDR),$(CORE_LIB),))
-$(eval $(call apxs_module,$(WSA_SO),mod_ws_auth,$(WSA_GLUE),$(WSA_HDRS) $(CORE_HDR),$(CORE_LIB),))
+# WSAuthSource express: Debian's hiredis (the store) and jansson (its JSON)
+WSA_LIBS   := -lhiredis -ljansson
+$(eval $(call apxs_module,$(WSA_SO),mod_ws_auth,$(WSA_GLUE),$(WSA_HDRS) $(CORE_HDR),$(CORE_LIB),$(WSA_LIBS)))
 
 cli: $(CLI)
 
@@ -98,6 +100,8 @@ UNIT_TESTS := $(patsubst core/%.c,$(BUILD)/test_%,$(CORE_SRC)) $(BUILD)/test_ssg
 
 $(BUILD)/test_%: tests/unit/test_%.c tests/unit/ref_httpd.h $(CORE_LIB) | $(BUILD)
 	$(CC) $(CORE_CFLAGS) -o $@ $< $(CORE_LIB) $(CHECK_FLAGS) $(APR_LIBS) -lcrypto
+# the express-session cookie vectors (tests/tools/make_express_vectors.js)
+$(BUILD)/test_wsa_express: tests/unit/express_vectors.h
 # the token tests against the EVP_MAC path (what OpenSSL without its
 # deprecated API compiles; see core/ssg_token.c): its own core variant
 $(eval $(call core_archive,$(BUILD)/core-evp,$(CC),$(CORE_CFLAGS) -DSSG_MAC_EVP))
@@ -107,9 +111,26 @@ $(BUILD)/test_ssg_token_evp: tests/unit/test_ssg_token.c $(BUILD)/core-evp/libss
 
 deps:
 	@sh tests/tools/ensure-deps.sh
+	@$(MAKE) --no-print-directory express-deps
+
+# the real Express app of the exp_10 tests and the e2e suite, and the npm
+# package that writes the unit vectors: exactly what its lock file pins
+EXPRESS_APP := tests/express-app
+express-deps:
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+	    ENSURE_DEPS_WHO=express-deps sh tests/tools/ensure-deps.sh --only nodejs npm
+	@if [ ! -f $(EXPRESS_APP)/node_modules/.package-lock.json ] \
+	    || [ $(EXPRESS_APP)/package-lock.json -nt $(EXPRESS_APP)/node_modules/.package-lock.json ]; then \
+	    echo "express-deps: npm ci in $(EXPRESS_APP)"; \
+	    cd $(EXPRESS_APP) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error; \
+	fi
 
 unit: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; CK_VERBOSITY=normal ./$$t; done
+
+# the backend's verifier of WSAuthForwardSignature (docs/forward-signature.md)
+node-verify:
+	cd node/ws-auth-verify && $(NODE) --test
 
 guards: modules
 	@bash tests/tools/guards.sh
@@ -120,6 +141,7 @@ integration: modules cli
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) node-verify
 	$(MAKE) check-valgrind
 	$(MAKE) guards
 	$(MAKE) fuzz-replay

@@ -39,7 +39,7 @@ die() { printf 'demo: error: %s\n' "$*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- dependencies
 
-DEBS="apache2 apache2-dev apache2-utils libssl-dev libapr1-dev libaprutil1-dev gcc make pkg-config"
+DEBS="apache2 apache2-dev apache2-utils libssl-dev libapr1-dev libaprutil1-dev libhiredis-dev libjansson-dev gcc make pkg-config"
 
 ensure_debs() {
     local extra=""

@@ -40,7 +40,7 @@ SKEW = 60
 MAX_TOKEN_LEN = 16384
 
 SID = "AAECAwQFBgcICQoLDA0ODw"      # 00 01 .. 0f: a fixed session id
-TARGETS = ("token", "cookie", "keyfile", "origin", "upgrade", "login")
+TARGETS = ("token", "cookie", "keyfile", "origin", "upgrade", "login", "express", "fsig")
 
 
 def ref(*args):
@@ -346,6 +346,77 @@ def login_seeds():
     ]
 
 
+def express_sign(secret, sid):
+    """express-session's cookie, made here with Python's hmac (not our C)"""
+    import base64
+    import hashlib
+    import hmac
+    import urllib.parse
+    mac = base64.b64encode(hmac.new(secret.encode(), sid.encode(), hashlib.sha256).digest())
+    return urllib.parse.quote("s:" + sid + "." + mac.decode().rstrip("="), safe="-_.!~*'()")
+
+
+def express_seeds():
+    """a Cookie header for fuzz_express.c (secrets as in the target)"""
+    cur = "fuzz-express-secret-current-0123456789"
+    old = "fuzz-express-secret-previous-0123456789"
+    sid = "Y29xKtTb3OZHcl58Q1b-KjwpB426aTqy"
+    good = express_sign(cur, sid)
+    return [
+        ("express-valid", "connect.sid=" + good),
+        ("express-valid-old-secret", "a=1; connect.sid=" + express_sign(old, sid) + "; b=2"),
+        ("express-other-secret", "connect.sid=" + express_sign("another-secret-0123456789abcdefgh", sid)),
+        ("express-trailing-byte", "connect.sid=" + good + "A"),
+        ("express-tampered", "connect.sid=" + good[:-1] + ("A" if good[-1] != "A" else "B")),
+        ("express-bad-escape", "connect.sid=" + good.replace("%3A", "%3")),
+        ("express-escaped-nul", "connect.sid=s%3A%00." + good.split(".", 1)[1]),
+        ("express-duplicate", "connect.sid=" + good + "; connect.sid=" + express_sign(cur, "other")),
+        ("express-same-twice", "connect.sid=" + good + "; connect.sid=" + good),
+        ("express-quoted", 'connect.sid="' + good + '"'),
+        ("express-unsigned", "connect.sid=" + sid),
+        ("express-dotted-id", "connect.sid=" + express_sign(cur, "a.b.c")),
+        ("express-long-id", "connect.sid=" + express_sign(cur, "i" * 256)),
+        ("express-too-long-id", "connect.sid=" + express_sign(cur, "i" * 257)),
+        ("express-padded-mac", "connect.sid=" + good + "%3D"),
+        ("express-empty", ""),
+    ]
+
+
+def fsig_sign(key, t, method, path, hdrs):
+    """WSAuthForwardSignature's value, made here with Python's hmac"""
+    import base64
+    import hashlib
+    import hmac
+    msg = "mod_ws_auth forward-signature v1\n%d\n%s\n%s\n" % (t, method, path)
+    for n, v in hdrs:
+        msg += "%s:%s\n" % (n, v)
+    mac = hmac.new(key.encode(), msg.encode(), hashlib.sha256).digest()
+    return "v1;t=%d;h=%s;s=%s" % (t, ",".join(n for n, _ in hdrs),
+                                  base64.urlsafe_b64encode(mac).rstrip(b"=").decode())
+
+
+def fsig_seeds():
+    """a forward signature value for fuzz_fsig.c (key and request as there)"""
+    key = "fuzz-fsig-key-0123456789abcdef-0123456789"
+    u, r = ("x-remote-user", "alice"), ("x-remote-role", "admin")
+    both = fsig_sign(key, 1700000000, "GET", "/socket.io/", [u, r])
+    return [
+        ("fsig-valid-two", both),
+        ("fsig-valid-one", fsig_sign(key, 1700000000, "GET", "/socket.io/", [u])),
+        ("fsig-valid-none", fsig_sign(key, 1700000000, "GET", "/socket.io/", [])),
+        ("fsig-stale", fsig_sign(key, 1699999000, "GET", "/socket.io/", [u])),
+        ("fsig-other-path", fsig_sign(key, 1700000000, "GET", "/admin/", [u])),
+        ("fsig-missing-header", fsig_sign(key, 1700000000, "GET", "/socket.io/",
+                                          [u, ("x-other", "1")])),
+        ("fsig-other-key", fsig_sign("another-fsig-key-0123456789abcdef-01", 1700000000, "GET",
+                                     "/socket.io/", [u])),
+        ("fsig-trailing", both + "A"),
+        ("fsig-uppercase-name", both.replace("x-remote-user", "X-Remote-User")),
+        ("fsig-leading-zero", both.replace("t=1", "t=01")),
+        ("fsig-empty", ""),
+    ]
+
+
 def as_bytes(data):
     return data if isinstance(data, bytes) else data.encode("utf-8")
 
@@ -358,6 +429,8 @@ def write_all(root):
         "origin": origin_seeds(),
         "upgrade": upgrade_seeds(),
         "login": login_seeds(),
+        "express": express_seeds(),
+        "fsig": fsig_seeds(),
     }
     problems = []
     for target in TARGETS:

@@ -23,7 +23,7 @@ demo:
 demo-prepare:
 	@bash demo/run.sh --prepare
 
-e2e-deps: demo-prepare
+e2e-deps: demo-prepare express-deps
 	@sh tests/e2e/ensure-deps.sh
 
 # one test file at a time; the harness starts and stops every server by PID

@@ -19,7 +19,7 @@
 # One target alone: make fuzz FUZZ_TARGETS=origin FUZZ_SECONDS=300
 # A crash: build/replay_<target> build/fuzz-run/<target>/artifacts/crash-...
 
-FUZZ_TARGETS        ?= token cookie keyfile origin upgrade login
+FUZZ_TARGETS        ?= token cookie keyfile origin upgrade login express fsig
 FUZZ_SECONDS        ?= 60
 FUZZ_ARGS           ?=
 FUZZ_CLANG          ?= clang

@@ -69,7 +69,7 @@ ASAN_CORE_LIB := $(ASAN_BUILD)/core/libssgcore.a
 $(eval $(call core_archive,$(ASAN_BUILD)/core,$(ASAN_CC),$(CORE_CFLAGS) -fPIC -fvisibility=hidden \
     -fsanitize=address,undefined -fno-omit-frame-pointer -O1 -g -U_FORTIFY_SOURCE))
 $(eval $(call apxs_module,$(ASAN_SSG_SO),mod_session_sign,$(SSG_GLUE),$(SSG_HDRS) $(CORE_HDR),$(ASAN_CORE_LIB),$(ASAN_FLAGS)))
-$(eval $(call apxs_module,$(ASAN_WSA_SO),mod_ws_auth,$(WSA_GLUE),$(WSA_HDRS) $(CORE_HDR),$(ASAN_CORE_LIB),$(ASAN_FLAGS)))
+$(eval $(call apxs_module,$(ASAN_WSA_SO),mod_ws_auth,$(WSA_GLUE),$(WSA_HDRS) $(CORE_HDR),$(ASAN_CORE_LIB),$(ASAN_FLAGS) $(WSA_LIBS)))
 
 # the instrumentation must really be there
 asan-verify: $(ASAN_SSG_SO) $(ASAN_WSA_SO)

@@ -2,8 +2,9 @@
  * mod_ws_auth.c - the module record, its startup checks and the hook
  * registrations: cookie-session authorization of WebSocket upgrades.
  *
- * The gate is wsa_gate.c, the identity headers wsa_forward.c, directives
- * wsa_config.c; upgrade detection and the Origin rules are the pure core
+ * The gate is wsa_gate.c, the identity headers wsa_forward.c and their
+ * signature wsa_sign.c, the Express source wsa_express.c and its store
+ * wsa_store.c, directives wsa_config.c; upgrade detection and the Origin rules are the pure core
  * in core/. The session verdict comes from mod_session_sign's optional
  * function session_sign_status(): only a session whose signature verified
  * counts.
@@ -14,6 +15,8 @@ APR_OPTIONAL_FN_TYPE(session_sign_status) *wsa_sign_status = NULL;
 APR_OPTIONAL_FN_TYPE(session_sign_get) *wsa_sign_get = NULL;
 APR_OPTIONAL_FN_TYPE(ap_session_load) *wsa_session_load = NULL;
 int wsa_enabled_somewhere = 0;
+int wsa_express_somewhere = 0;
+int wsa_express_keys_somewhere = 0;
 
 static int wsa_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
@@ -21,6 +24,9 @@ static int wsa_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     (void)plog;
     (void)ptemp;
     wsa_enabled_somewhere = 0;
+    wsa_express_somewhere = 0;
+    wsa_express_keys_somewhere = 0;
+    wsa_stores = NULL; /* the configuration is read again: its pool is new */
     return OK;
 }
 
@@ -34,14 +40,32 @@ static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     wsa_sign_status = APR_RETRIEVE_OPTIONAL_FN(session_sign_status);
     wsa_sign_get = APR_RETRIEVE_OPTIONAL_FN(session_sign_get);
     wsa_session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
-    if (wsa_enabled_somewhere && (!wsa_sign_status || !wsa_sign_get || !wsa_session_load)) {
+    /* a configuration that guards only with WSAuthSource express needs no
+     * mod_session_sign; a scope that still asks for it then gets 500 */
+    if (wsa_enabled_somewhere && !wsa_express_somewhere &&
+        (!wsa_sign_status || !wsa_sign_get || !wsa_session_load)) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      "WSA0050: WSAuth On needs mod_session and mod_session_sign: "
                      "add LoadModule session_module, session_cookie_module and "
                      "session_sign_module before ws_auth_module");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* a scope inherits its secrets, so only "none anywhere" is certain
+     * here; a scope still without them answers 500 (WSA0010) */
+    if (wsa_express_somewhere && !wsa_express_keys_somewhere) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     "WSA0051: WSAuthSource express needs the app's secrets: add "
+                     "WSAuthExpressSecretFile (one express-session secret a line) "
+                     "to the scope or a scope around it");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     return OK;
+}
+
+/* each child opens its own Redis connections, lazily */
+static void wsa_child_init(apr_pool_t *p, server_rec *s)
+{
+    wsa_store_child_init(p, s);
 }
 
 static void wsa_register_hooks(apr_pool_t *p)
@@ -49,6 +73,7 @@ static void wsa_register_hooks(apr_pool_t *p)
     (void)p;
     ap_hook_pre_config(wsa_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(wsa_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(wsa_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* the gate: after the Location walk, before access/authn/authz and
      * before any handler; runs for every request and subrequest */
     ap_hook_post_perdir_config(wsa_gate, NULL, NULL, APR_HOOK_FIRST);

@@ -1,7 +1,8 @@
 /*
  * wsa_forward.c - the identity headers the backend receives: every client
  * copy removed (also spelled with '_' for '-', and from Connection as
- * mod_proxy reads it), then the verified session's values set.
+ * mod_proxy reads it), then the verified session's values set (from
+ * mod_session_sign, or from the Express app's stored session).
  */
 #include "wsa_private.h"
 
@@ -76,7 +77,7 @@ void wsa_strip(request_rec *r, const wsa_dir_conf *conf)
     }
 }
 
-void wsa_forward(request_rec *r, const wsa_dir_conf *conf)
+void wsa_forward(request_rec *r, const wsa_dir_conf *conf, const wsa_express_verdict_t *ev)
 {
     const wsa_forward_t *fw;
     int i;
@@ -86,8 +87,11 @@ void wsa_forward(request_rec *r, const wsa_dir_conf *conf)
     }
     fw = (const wsa_forward_t *)conf->forward->elts;
     for (i = 0; i < conf->forward->nelts; i++) {
-        /* from the session sign_status() just verified */
-        const char *v = wsa_sign_get(r, fw[i].key);
+        /* from the session the gate just verified: mod_session_sign's, or
+         * the Express app's stored one (a dotted JSON path) */
+        const char *v = !ev      ? wsa_sign_get(r, fw[i].key)
+                        : i == 0 ? ev->user /* read (and judged) by the gate already */
+                                 : wsa_express_value(r, ev, fw[i].key);
         if (!v || !*v) {
             continue; /* stripped already: backend sees nothing */
         }

@@ -1,7 +1,8 @@
 /*
  * wsa_gate.c - the WebSocket gate: in a WSAuth scope, no verified signed
- * session, no socket (401); wrong Origin, no socket (403); then the
- * identity for the backend. Runs in post_perdir_config: right after the
+ * session (mod_session_sign's, or the Express app's cookie), no socket
+ * (401); wrong Origin, no socket (403); then the identity for the backend
+ * (and its signature). Runs in post_perdir_config: right after the
  * <Location> walk, for every request and subrequest, before access, authn
  * and authz, and long before any proxy handler, so it holds whichever of
  * mod_proxy_http or mod_proxy_wstunnel carries the tunnel, for HTTP/1.1
@@ -117,10 +118,11 @@ int wsa_gate(request_rec *r)
 {
     wsa_dir_conf *conf = ap_get_module_config(r->per_dir_config, &ws_auth_module);
     wsa_verdict_t *v;
-    const char *user = NULL, *why, *reason;
+    const char *user = NULL, *why, *reason = NULL;
+    wsa_express_verdict_t *ev = NULL;
     int st;
 
-    if (conf->enabled != 1 && !conf->forward) {
+    if (conf->enabled != 1 && !conf->forward && !conf->fsig_header) {
         return OK;
     }
     wsa_strip(r, conf);
@@ -137,15 +139,25 @@ int wsa_gate(request_rec *r)
     }
     v->guarded = 1;
 
-    if (!wsa_sign_status || !wsa_sign_get || !wsa_session_load) {
+    if (conf->source == WSA_SOURCE_EXPRESS) {
+        ev = apr_pcalloc(r->pool, sizeof(*ev));
+        wsa_express_check(r, conf, ev);
+        st = ev->st;
+        user = ev->user;
+        reason = ev->detail;
+    }
+    else if (!wsa_sign_status || !wsa_sign_get || !wsa_session_load) {
         return wsa_refuse(r, v, HTTP_INTERNAL_SERVER_ERROR, "misconfigured",
                           "mod_session_sign is not loaded");
     }
-    st = wsa_sign_status(r, &user, &reason);
+    else {
+        st = wsa_sign_status(r, &user, &reason);
+    }
     if (st == SESSION_SIGN_UNCONFIGURED) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "WSA0010: WSAuth On for %s but %s: add SessionSignKey "
                       "(or SessionSignKeyFile), Session On and SessionCookieName "
+                      "(or, for WSAuthSource express, WSAuthExpressSecretFile) "
                       "to this scope; refusing with 500",
                       ap_escape_logitem(r->pool, r->uri), reason);
         v->status = HTTP_INTERNAL_SERVER_ERROR;
@@ -169,25 +181,32 @@ int wsa_gate(request_rec *r)
     switch (st) {
     case SESSION_SIGN_VERIFIED:
     case SESSION_SIGN_VERIFIED_OLD_KEY:
-        if (!user) {
+        /* express: the first forwarded value is the identity, when the
+         * store is asked and headers are forwarded (an anonymous
+         * saveUninitialized session holds no passport.user) */
+        if (!user && (!ev || (conf->store && conf->forward && conf->forward->nelts))) {
             return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "no-identity",
                               "the session holds no identity");
         }
         break;
     case SESSION_SIGN_EXPIRED:
         return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "expired-session", reason);
-    case SESSION_SIGN_REVOKED: return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "revoked-session", NULL);
+    case SESSION_SIGN_REVOKED:
+        return wsa_refuse(r, v, HTTP_UNAUTHORIZED, ev ? ev->reason : "revoked-session",
+                          ev ? ev->detail : NULL);
     case SESSION_SIGN_UNAVAILABLE:
         /* never a 101, never a 401 that would make an application log
          * its user out: try again shortly */
         apr_table_setn(r->err_headers_out, "Retry-After", "5");
-        return wsa_refuse(r, v, HTTP_SERVICE_UNAVAILABLE, "revocation-unavailable", NULL);
+        return wsa_refuse(r, v, HTTP_SERVICE_UNAVAILABLE,
+                          ev ? ev->reason : "revocation-unavailable", NULL);
     case SESSION_SIGN_INVALID:
         return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "invalid-session", reason);
     default: return wsa_refuse(r, v, HTTP_UNAUTHORIZED, "no-session", NULL);
     }
 
-    wsa_forward(r, conf);
+    wsa_forward(r, conf, ev);
+    wsa_sign_forwarded(r, conf);
     /* the Require lines may still refuse this identity: with our own 403 */
     wsa_own_error_body(r, HTTP_FORBIDDEN);
     v->status = OK;

@@ -5,6 +5,9 @@
  *   wsa_config.c    per-directory configuration and directives
  *   wsa_gate.c      the gate: session verdict, Origin check, refusals
  *   wsa_forward.c   the identity headers: client copies stripped, ours set
+ *   wsa_express.c   WSAuthSource express: the app's express-session cookie
+ *   wsa_store.c     the session store connect-redis writes (hiredis, per child)
+ *   wsa_sign.c      WSAuthForwardSignature: the header the backend verifies
  *
  * Log tags: WSA0001..WSA0099, one per call site. No log line carries a
  * cookie value or a secret.
@@ -24,19 +27,27 @@
 #include "apr_optional.h"
 
 #include "wsa_core.h"
+#include "wsa_express.h"
+#include "wsa_fsig.h"
 #include "ssg_origin.h"
 #include "mod_session_sign.h"
 
 /* the only symbol this module exports (built with -fvisibility=hidden) */
 extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) ws_auth_module;
 
-#define WSA_ENV           "WS_AUTH"
-#define WSA_SCOPE_UNSET   0
-#define WSA_SCOPE_ALL     1
-#define WSA_SCOPE_UPGRADE 2
-#define WSA_MISSING_UNSET 0
-#define WSA_MISSING_ALLOW 1
-#define WSA_MISSING_DENY  2
+#define WSA_ENV              "WS_AUTH"
+#define WSA_SCOPE_UNSET      0
+#define WSA_SCOPE_ALL        1
+#define WSA_SCOPE_UPGRADE    2
+#define WSA_MISSING_UNSET    0
+#define WSA_MISSING_ALLOW    1
+#define WSA_MISSING_DENY     2
+#define WSA_SOURCE_UNSET     0
+#define WSA_SOURCE_SSG       1 /* mod_session_sign (default) */
+#define WSA_SOURCE_EXPRESS   2
+#define WSA_EXPRESS_COOKIE   "connect.sid"
+#define WSA_STORE_TIMEOUT_MS 500
+#define WSA_FSIG_HEADER_MAX  16
 
 /* mod_session_sign's optional functions, retrieved at check_config */
 extern APR_OPTIONAL_FN_TYPE(session_sign_status) * wsa_sign_status;
@@ -44,11 +55,26 @@ extern APR_OPTIONAL_FN_TYPE(session_sign_get) * wsa_sign_get;
 /* only asked whether it is there: mod_session is loaded */
 extern APR_OPTIONAL_FN_TYPE(ap_session_load) * wsa_session_load;
 extern int wsa_enabled_somewhere;
+extern int wsa_express_somewhere;
+extern int wsa_express_keys_somewhere;
 
 typedef struct {
     const char *header;
     const char *key;
 } wsa_forward_t;
+
+/* WSAuthExpressStore: one Redis server and the keys connect-redis writes */
+typedef struct wsa_store_t {
+    const char *url; /* as configured, for the log (no password is accepted) */
+    const char *host;
+    int port;
+    int db;
+    const char *prefix;
+    int timeout_ms;
+    struct apr_reslist_t *conns; /* per child (child_init) */
+    struct wsa_store_t *next;    /* every store of the configuration */
+} wsa_store_t;
+extern wsa_store_t *wsa_stores; /* every WSAuthExpressStore (wsa_store.c) */
 
 typedef struct {
     int enabled;                 /* -1 unset, 0 off, 1 on */
@@ -56,9 +82,24 @@ typedef struct {
     apr_array_header_t *origins; /* wsa_origin_pattern_t; NULL: same origin */
     int missing;                 /* WSA_MISSING_* */
     apr_array_header_t *forward; /* wsa_forward_t */
-    const char **names;          /* forward[].header, for wsa_strip */
+    const char **names;          /* forward[].header (+ fsig_header), for wsa_strip */
     int nnames;
+    int source;              /* WSA_SOURCE_* */
+    const char *exp_cookie;  /* NULL: WSA_EXPRESS_COOKIE */
+    wsa_keys_t *exp_keys;    /* WSAuthExpressSecretFile */
+    wsa_store_t *store;      /* WSAuthExpressStore, or NULL */
+    const char *fsig_header; /* WSAuthForwardSignature */
+    wsa_keys_t *fsig_keys;
 } wsa_dir_conf;
+
+/* the express source's verdict, shared by the gate and the forwarding */
+typedef struct {
+    int st;             /* SESSION_SIGN_* */
+    const char *reason; /* the WS_AUTH value when refused */
+    const char *detail; /* log-safe, never the cookie or the id */
+    const char *user;   /* %u: the first forwarded value, or NULL */
+    void *session;      /* the stored session (json_t *), or NULL */
+} wsa_express_verdict_t;
 
 /* wsa_config.c */
 void *wsa_create_dir(apr_pool_t *p, char *dir);
@@ -67,7 +108,24 @@ extern const command_rec wsa_cmds[];
 
 /* wsa_forward.c */
 void wsa_strip(request_rec *r, const wsa_dir_conf *conf);
-void wsa_forward(request_rec *r, const wsa_dir_conf *conf);
+void wsa_forward(request_rec *r, const wsa_dir_conf *conf, const wsa_express_verdict_t *ev);
+
+/* wsa_express.c */
+void wsa_express_check(request_rec *r, const wsa_dir_conf *conf, wsa_express_verdict_t *v);
+/** the value at a dotted path of the verified stored session, or NULL */
+const char *wsa_express_value(request_rec *r, const wsa_express_verdict_t *v, const char *path);
+
+/* wsa_store.c */
+#define WSA_STORE_FOUND   0
+#define WSA_STORE_MISSING 1 /* no such key: no live session */
+#define WSA_STORE_DOWN    2 /* cannot connect, time-out, error reply */
+const char *wsa_store_parse(apr_pool_t *p, const char *const *argv, int argc, wsa_store_t **out);
+int wsa_store_get(request_rec *r, wsa_store_t *s, const char *id, apr_size_t id_len,
+                  const char **val, apr_size_t *len);
+apr_status_t wsa_store_child_init(apr_pool_t *p, server_rec *s);
+
+/* wsa_sign.c */
+void wsa_sign_forwarded(request_rec *r, const wsa_dir_conf *conf);
 
 /* wsa_gate.c */
 int wsa_gate(request_rec *r);

@@ -38,6 +38,8 @@ EXPECTED_FILES = {
         "/usr/share/doc/%s/changelog.gz" % WSA,
         "/usr/share/doc/%s/README.Debian" % WSA,
         "/usr/share/doc/%s/mod_ws_auth.md.gz" % WSA,
+        "/usr/share/doc/%s/express.md.gz" % WSA,
+        "/usr/share/doc/%s/forward-signature.md.gz" % WSA,
     },
 }
 

@@ -9,7 +9,8 @@
 set -e
 BASE="apache2 apache2-dev apache2-utils libssl-dev libapr1-dev libaprutil1-dev strace
 libaprutil1-dbd-sqlite3 sqlite3 check pkg-config gcc make clang-format valgrind faketime
-python3-pytest python3-websockets python3-h2 python3-requests redis-server redis-tools memcached graphviz"
+python3-pytest python3-websockets python3-h2 python3-requests redis-server redis-tools memcached graphviz
+libhiredis-dev libjansson-dev"
 who=${ENSURE_DEPS_WHO:-deps}
 if [ "${1:-}" = "--only" ]; then
     shift
