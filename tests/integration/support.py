@@ -301,6 +301,11 @@ CustomLog "{self.root}/logs/access_log" wsa
                     continue
             if any(re.search(a, line) for a in self.acks):
                 continue
+            # AH00468 "error closing socket": the event MPM closing a
+            # connection a client already reset, seen while stop() shut the
+            # server down (test_ssg_50, once in ~900 tests); only there
+            if "AH00468" in line and any(a <= start < b for a, b in self.stop_windows):
+                continue
             bad.append(line)
         return bad
 
