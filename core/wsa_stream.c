@@ -1,0 +1,136 @@
+/*
+ * wsa_stream.c - the backend-to-client stream of a WebSocket tunnel:
+ * response head, frame boundaries (RFC 6455 5.2, from the headers only),
+ * the close frame, the session's deadline. See wsa_stream.h.
+ */
+#include "wsa_stream.h"
+
+#include <string.h>
+
+void wsa_stream_init(wsa_stream_t *st, int with_head)
+{
+    memset(st, 0, sizeof(*st));
+    st->phase = with_head ? WSA_STREAM_HEAD : WSA_STREAM_FRAMES;
+}
+
+int wsa_stream_at_boundary(const wsa_stream_t *st)
+{
+    return st->phase == WSA_STREAM_FRAMES && st->hdr_len == 0 && st->payload_left == 0;
+}
+
+/* The header is complete: its payload length, or -1 if not a stream we can
+ * follow (a 64-bit length with the top bit set, RFC 6455 5.2). */
+static int wsa_stream_header_done(wsa_stream_t *st)
+{
+    unsigned len7 = st->hdr[1] & 0x7f;
+    apr_uint64_t n = len7;
+    unsigned i;
+
+    if (len7 == 126) {
+        n = ((apr_uint64_t)st->hdr[2] << 8) | st->hdr[3];
+    }
+    else if (len7 == 127) {
+        if (st->hdr[2] & 0x80) {
+            return -1;
+        }
+        for (n = 0, i = 2; i < 10; i++) {
+            n = (n << 8) | st->hdr[i];
+        }
+    }
+    st->payload_left = n;
+    st->hdr_len = 0;
+    st->hdr_need = 0;
+    st->frames++;
+    return 0;
+}
+
+static apr_size_t wsa_stream_head(wsa_stream_t *st, const unsigned char *buf, apr_size_t len)
+{
+    static const char crlf2[] = "\r\n\r\n";
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (buf[i] == (unsigned char)crlf2[st->head_match]) {
+            if (++st->head_match == 4) {
+                st->phase = WSA_STREAM_FRAMES;
+                return i + 1;
+            }
+        }
+        else {
+            st->head_match = buf[i] == '\r' ? 1 : 0;
+        }
+    }
+    return len;
+}
+
+apr_size_t wsa_stream_feed(wsa_stream_t *st, const unsigned char *buf, apr_size_t len, int stop)
+{
+    apr_size_t i = 0;
+
+    while (i < len) {
+        if (st->phase == WSA_STREAM_BROKEN) {
+            i = len;
+            break;
+        }
+        if (st->phase == WSA_STREAM_HEAD) {
+            i += wsa_stream_head(st, buf + i, len - i);
+            continue;
+        }
+        if (st->payload_left) {
+            apr_size_t n = len - i;
+            if ((apr_uint64_t)n > st->payload_left) {
+                n = (apr_size_t)st->payload_left;
+            }
+            st->payload_left -= n;
+            i += n;
+            continue;
+        }
+        if (stop && st->hdr_len == 0) {
+            break; /* a boundary: the next byte starts a frame */
+        }
+        st->hdr[st->hdr_len++] = buf[i++];
+        if (st->hdr_len == 2) {
+            unsigned len7 = st->hdr[1] & 0x7f;
+            st->hdr_need =
+                2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((st->hdr[1] & 0x80) ? 4 : 0);
+        }
+        if (st->hdr_need && st->hdr_len == st->hdr_need && wsa_stream_header_done(st) < 0) {
+            st->phase = WSA_STREAM_BROKEN;
+        }
+    }
+    st->bytes += i;
+    return i;
+}
+
+apr_size_t wsa_close_frame(unsigned char *out, unsigned code, const char *reason)
+{
+    apr_size_t rlen = reason ? strlen(reason) : 0;
+
+    if (rlen > WSA_CLOSE_REASON_MAX) {
+        rlen = WSA_CLOSE_REASON_MAX;
+    }
+    out[0] = 0x88; /* FIN, opcode close */
+    out[1] = (unsigned char)(2 + rlen);
+    out[2] = (unsigned char)((code >> 8) & 0xff);
+    out[3] = (unsigned char)(code & 0xff);
+    if (rlen) {
+        memcpy(out + 4, reason, rlen);
+    }
+    return 4 + rlen;
+}
+
+apr_time_t wsa_tunnel_deadline(int mode, apr_time_t lifetime_end, apr_time_t expiry)
+{
+    apr_time_t d = 0;
+
+    if (mode == WSA_LIFETIME_OFF) {
+        return 0;
+    }
+    if (lifetime_end > 0) {
+        d = lifetime_end;
+    }
+    if (mode == WSA_LIFETIME_SESSION && expiry > 0 && (d == 0 || expiry < d)) {
+        d = expiry;
+    }
+    return d;
+}
