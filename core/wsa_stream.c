@@ -11,6 +11,7 @@ void wsa_stream_init(wsa_stream_t *st, int with_head)
 {
     memset(st, 0, sizeof(*st));
     st->phase = with_head ? WSA_STREAM_HEAD : WSA_STREAM_FRAMES;
+    st->status = with_head ? 0 : -1;
 }
 
 int wsa_stream_at_boundary(const wsa_stream_t *st)
@@ -44,12 +45,37 @@ static int wsa_stream_header_done(wsa_stream_t *st)
     return 0;
 }
 
+int wsa_stream_switched(const wsa_stream_t *st)
+{
+    return st->phase != WSA_STREAM_HEAD && (st->status == 101 || st->status == -1);
+}
+
+/* "HTTP/1.1 101 ...": the three digits after the first space */
+static void wsa_stream_status(wsa_stream_t *st, unsigned char ch)
+{
+    if (st->status_state == 0) {
+        st->status_state = ch == ' ' ? 1 : 0;
+    }
+    else if (st->status_state <= 3) {
+        if (ch < '0' || ch > '9') {
+            st->status_state = 4;
+            st->status = 0;
+            return;
+        }
+        st->status = st->status * 10 + (ch - '0');
+        st->status_state++;
+    }
+}
+
 static apr_size_t wsa_stream_head(wsa_stream_t *st, const unsigned char *buf, apr_size_t len)
 {
     static const char crlf2[] = "\r\n\r\n";
     apr_size_t i;
 
     for (i = 0; i < len; i++) {
+        if (st->status_state < 4) {
+            wsa_stream_status(st, buf[i]);
+        }
         if (buf[i] == (unsigned char)crlf2[st->head_match]) {
             if (++st->head_match == 4) {
                 st->phase = WSA_STREAM_FRAMES;

@@ -41,6 +41,8 @@
 typedef struct {
     int phase;                  /* WSA_STREAM_* */
     unsigned head_match;        /* bytes of "\r\n\r\n" matched so far */
+    int status;                 /* the head's status code (101), once read; else 0 */
+    unsigned status_state;      /* 0 before the first space, 1..3 digits, 4 done */
     unsigned char hdr[14];      /* the frame header being read */
     unsigned hdr_len;           /* bytes of it read (0: none) */
     unsigned hdr_need;          /* its full size once byte 2 is known (0: unknown) */
@@ -62,6 +64,10 @@ void wsa_stream_init(wsa_stream_t *st, int with_head);
  *         consumed and there is never a boundary.
  */
 apr_size_t wsa_stream_feed(wsa_stream_t *st, const unsigned char *buf, apr_size_t len, int stop);
+
+/** @return non-zero once the whole head was fed and its status line said
+ * 101 (Switching Protocols); for a stream without head, non-zero. */
+int wsa_stream_switched(const wsa_stream_t *st);
 
 /** @return non-zero if the bytes fed so far end exactly between two frames
  * (or right after the head): a close frame can go here. */

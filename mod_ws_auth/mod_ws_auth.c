@@ -34,6 +34,8 @@ static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     wsa_sign_status = APR_RETRIEVE_OPTIONAL_FN(session_sign_status);
     wsa_sign_get = APR_RETRIEVE_OPTIONAL_FN(session_sign_get);
     wsa_session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
+    wsa_sign_tunnel_info = APR_RETRIEVE_OPTIONAL_FN(session_sign_tunnel_info);
+    wsa_sign_tunnel_check = APR_RETRIEVE_OPTIONAL_FN(session_sign_tunnel_check);
     if (wsa_enabled_somewhere && (!wsa_sign_status || !wsa_sign_get || !wsa_session_load)) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      "WSA0050: WSAuth On needs mod_session and mod_session_sign: "
@@ -44,9 +46,16 @@ static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     return OK;
 }
 
+/* one tunnel timer per child (wsa_tunnel.c) */
+static void wsa_child_init(apr_pool_t *p, server_rec *s)
+{
+    wsa_tunnel_child_init(p, s);
+}
+
 static void wsa_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_child_init(wsa_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_config(wsa_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(wsa_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* the gate: after the Location walk, before access/authn/authz and
@@ -56,6 +65,9 @@ static void wsa_register_hooks(apr_pool_t *p)
     ap_hook_fixups(wsa_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* before mod_log_config writes the line */
     ap_hook_log_transaction(wsa_log_transaction, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* the tunnel's filters, and where the backend connection is met:
+     * mod_proxy's create_req (mod_proxy_http), pre_connection (wstunnel) */
+    wsa_tunnel_register_hooks();
 }
 
 AP_DECLARE_MODULE(ws_auth) = {

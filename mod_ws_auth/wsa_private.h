@@ -5,6 +5,7 @@
  *   wsa_config.c    per-directory configuration and directives
  *   wsa_gate.c      the gate: session verdict, Origin check, refusals
  *   wsa_forward.c   the identity headers: client copies stripped, ours set
+ *   wsa_tunnel.c    open tunnels end with their session (WSAuthTunnelLifetime)
  *
  * Log tags: WSA0001..WSA0099, one per call site. No log line carries a
  * cookie value or a secret.
@@ -24,6 +25,7 @@
 #include "apr_optional.h"
 
 #include "wsa_core.h"
+#include "wsa_stream.h"
 #include "ssg_origin.h"
 #include "mod_session_sign.h"
 
@@ -37,10 +39,13 @@ extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) ws_a
 #define WSA_MISSING_UNSET 0
 #define WSA_MISSING_ALLOW 1
 #define WSA_MISSING_DENY  2
+#define WSA_NOTE_END      "ws-tunnel-end" /* %{ws-tunnel-end}n */
 
 /* mod_session_sign's optional functions, retrieved at check_config */
 extern APR_OPTIONAL_FN_TYPE(session_sign_status) * wsa_sign_status;
 extern APR_OPTIONAL_FN_TYPE(session_sign_get) * wsa_sign_get;
+extern APR_OPTIONAL_FN_TYPE(session_sign_tunnel_info) * wsa_sign_tunnel_info;
+extern APR_OPTIONAL_FN_TYPE(session_sign_tunnel_check) * wsa_sign_tunnel_check;
 /* only asked whether it is there: mod_session is loaded */
 extern APR_OPTIONAL_FN_TYPE(ap_session_load) * wsa_session_load;
 extern int wsa_enabled_somewhere;
@@ -58,7 +63,19 @@ typedef struct {
     apr_array_header_t *forward; /* wsa_forward_t */
     const char **names;          /* forward[].header, for wsa_strip */
     int nnames;
+    int lifetime;                /* WSA_LIFETIME_* (core/wsa_stream.h); -1 unset: absolute */
 } wsa_dir_conf;
+
+typedef struct wsa_tunnel_t wsa_tunnel_t;
+
+/* What the gate decided for one request */
+typedef struct {
+    int guarded;
+    int status;         /* OK or the refusal status */
+    const char *reason; /* the WS_AUTH value */
+    const char *user;
+    wsa_tunnel_t *tunnel; /* an upgrade whose tunnel ends with its session */
+} wsa_verdict_t;
 
 /* wsa_config.c */
 void *wsa_create_dir(apr_pool_t *p, char *dir);
@@ -73,5 +90,11 @@ void wsa_forward(request_rec *r, const wsa_dir_conf *conf);
 int wsa_gate(request_rec *r);
 int wsa_fixups(request_rec *r);
 int wsa_log_transaction(request_rec *r);
+
+/* wsa_tunnel.c */
+void wsa_tunnel_register_hooks(void);
+void wsa_tunnel_child_init(apr_pool_t *p, server_rec *s);
+void wsa_tunnel_prepare(request_rec *r, const wsa_dir_conf *conf, wsa_verdict_t *v);
+void wsa_tunnel_log(request_rec *r, wsa_verdict_t *v);
 
 #endif /* WSA_PRIVATE_H */

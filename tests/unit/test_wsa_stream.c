@@ -175,6 +175,39 @@ START_TEST(test_head_false_ends)
 }
 END_TEST
 
+START_TEST(test_head_status)
+{
+    static const struct {
+        const char *head;
+        int switched;
+    } cases[] = {
+        {"HTTP/1.1 101 Switching Protocols\r\n\r\n", 1},
+        {"HTTP/1.0 101 X\r\n\r\n", 1},
+        {"HTTP/1.1 200 OK\r\nA: 101\r\n\r\n", 0},
+        {"HTTP/1.1 1010 X\r\n\r\n", 0},
+        {"HTTP/1.1 10\r\n\r\n", 0},
+        {"HTTP/1.1 502 Bad Gateway\r\n\r\n", 0},
+    };
+    unsigned i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        wsa_stream_t st;
+        apr_size_t k, n = strlen(cases[i].head);
+        wsa_stream_init(&st, 1);
+        for (k = 0; k < n; k++) { /* byte by byte: split anywhere */
+            ck_assert(!wsa_stream_switched(&st));
+            wsa_stream_feed(&st, (const unsigned char *)cases[i].head + k, 1, 0);
+        }
+        ck_assert_msg(wsa_stream_switched(&st) == cases[i].switched, "%s", cases[i].head);
+    }
+    {
+        wsa_stream_t st;
+        wsa_stream_init(&st, 0);
+        ck_assert(wsa_stream_switched(&st)); /* HTTP/2: no head */
+    }
+}
+END_TEST
+
 START_TEST(test_stop_at_start)
 {
     wsa_stream_t st;
@@ -269,6 +302,7 @@ static Suite *stream_suite(void)
     tc = tcase_create("head");
     tcase_add_test(tc, test_head_split_crlf);
     tcase_add_test(tc, test_head_false_ends);
+    tcase_add_test(tc, test_head_status);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("close_frame");
