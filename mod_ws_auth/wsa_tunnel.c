@@ -197,10 +197,9 @@ static apr_status_t wsa_tunnel_out(ap_filter_t *f, apr_bucket_brigade *bb)
             if (t->out.phase == WSA_STREAM_HEAD) {
                 continue;
             }
-            /* HTTP/1.1: the status line said 101 (mod_proxy_wstunnel copies
-             * the backend's head as bytes); HTTP/2: the request's status */
-            if (!wsa_stream_switched(&t->out) ||
-                (t->r->connection->master && t->r->status != HTTP_SWITCHING_PROTOCOLS)) {
+            /* the status line said 101 (mod_proxy_wstunnel copies the
+             * backend's head as bytes; mod_proxy_http writes its own) */
+            if (!wsa_stream_switched(&t->out)) {
                 f->ctx = NULL; /* no tunnel: a response like any other */
                 return ap_pass_brigade(f->next, bb);
             }
@@ -574,7 +573,9 @@ void wsa_tunnel_prepare(request_rec *r, const wsa_dir_conf *conf, wsa_verdict_t 
     t->interval = info.interval > 0 ? info.interval : apr_time_from_sec(1);
     t->next_check = apr_time_now() + t->interval;
     t->wake_fd = -1;
-    wsa_stream_init(&t->out, r->connection->master == NULL);
+    /* httpd 2.4 writes the 101 head as bytes also on an HTTP/2 stream's
+     * connection (mod_http2 parses it below us, H2_C2_NET_CATCH_H1) */
+    wsa_stream_init(&t->out, 1);
     t->out_f = ap_add_output_filter_handle(wsa_out_handle, t, NULL, r->connection);
     t->in_f = ap_add_input_filter_handle(wsa_in_handle, t, NULL, r->connection);
     v->tunnel = t;
