@@ -117,8 +117,11 @@ apr_size_t wsa_stream_feed(wsa_stream_t *st, const unsigned char *buf, apr_size_
         st->hdr[st->hdr_len++] = buf[i++];
         if (st->hdr_len == 2) {
             unsigned len7 = st->hdr[1] & 0x7f;
-            st->hdr_need =
-                2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((st->hdr[1] & 0x80) ? 4 : 0);
+            st->hdr_need = 2 +
+                           (len7 == 126   ? 2
+                            : len7 == 127 ? 8
+                                          : 0) +
+                           ((st->hdr[1] & 0x80) ? 4 : 0);
         }
         if (st->hdr_need && st->hdr_len == st->hdr_need && wsa_stream_header_done(st) < 0) {
             st->phase = WSA_STREAM_BROKEN;

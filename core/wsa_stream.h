@@ -39,16 +39,16 @@
 #define WSA_LIFETIME_SESSION  2 /* and the SessionMaxAge expiry */
 
 typedef struct {
-    int phase;                  /* WSA_STREAM_* */
-    unsigned head_match;        /* bytes of "\r\n\r\n" matched so far */
-    int status;                 /* the head's status code (101), once read; else 0 */
-    unsigned status_state;      /* 0 before the first space, 1..3 digits, 4 done */
-    unsigned char hdr[14];      /* the frame header being read */
-    unsigned hdr_len;           /* bytes of it read (0: none) */
-    unsigned hdr_need;          /* its full size once byte 2 is known (0: unknown) */
-    apr_uint64_t payload_left;  /* payload bytes of the current frame still to come */
-    apr_uint64_t frames;        /* complete frame headers seen */
-    apr_uint64_t bytes;         /* bytes fed */
+    int phase;                 /* WSA_STREAM_* */
+    unsigned head_match;       /* bytes of "\r\n\r\n" matched so far */
+    int status;                /* the head's status code (101), once read; else 0 */
+    unsigned status_state;     /* 0 before the first space, 1..3 digits, 4 done */
+    unsigned char hdr[14];     /* the frame header being read */
+    unsigned hdr_len;          /* bytes of it read (0: none) */
+    unsigned hdr_need;         /* its full size once byte 2 is known (0: unknown) */
+    apr_uint64_t payload_left; /* payload bytes of the current frame still to come */
+    apr_uint64_t frames;       /* complete frame headers seen */
+    apr_uint64_t bytes;        /* bytes fed */
 } wsa_stream_t;
 
 /** Start tracking. @param with_head non-zero: an HTTP/1.1 response head

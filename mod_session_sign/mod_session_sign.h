@@ -55,12 +55,12 @@ APR_DECLARE_OPTIONAL_FN(const char *, session_sign_get, (request_rec * r, const 
 /** What an open tunnel needs to know about the session it was opened with
  * (session_sign_tunnel_info); strings live in the request's pool. */
 typedef struct {
-    const char *sid;             /* the session id (v2 tokens), or NULL */
-    const char *user;            /* the identity (SessionSignUserKey), or NULL */
-    apr_int64_t iat;             /* issued-at of the token, seconds */
-    apr_time_t lifetime_end;     /* first instant SessionSignMaxLifetime refuses it; 0 none */
-    apr_time_t expiry;           /* the SessionMaxAge expiry it carried; 0 none */
-    int revocable;               /* SessionSignRevocationCache applies to it */
+    const char *sid;              /* the session id (v2 tokens), or NULL */
+    const char *user;             /* the identity (SessionSignUserKey), or NULL */
+    apr_int64_t iat;              /* issued-at of the token, seconds */
+    apr_time_t lifetime_end;      /* first instant SessionSignMaxLifetime refuses it; 0 none */
+    apr_time_t expiry;            /* the SessionMaxAge expiry it carried; 0 none */
+    int revocable;                /* SessionSignRevocationCache applies to it */
     apr_interval_time_t interval; /* SessionSignRevocationInterval */
 } session_sign_tunnel_t;
 
@@ -73,7 +73,8 @@ typedef struct {
  * @param out filled in
  * @return the status of session_sign_status(); out is filled only when verified
  */
-APR_DECLARE_OPTIONAL_FN(int, session_sign_tunnel_info, (request_rec * r, session_sign_tunnel_t *out));
+APR_DECLARE_OPTIONAL_FN(int, session_sign_tunnel_info,
+                        (request_rec * r, session_sign_tunnel_t *out));
 
 /**
  * Is the session (sid, user, iat) revoked now? Outside any request: uses the

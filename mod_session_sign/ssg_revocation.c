@@ -264,9 +264,9 @@ static void ssg_rv_down(server_rec *s, const ssg_srv_conf *sc, apr_status_t rv)
 {
     if (apr_atomic_cas32(&ssg_rv_shared->down, 1, 0) == 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                      "SSG0070: revocation cache %s cannot be reached; sessions that "
-                      "cannot be checked are %s until it answers again",
-                      sc->rv_spec, sc->rv_allow == 1 ? "allowed" : "refused with 503");
+                     "SSG0070: revocation cache %s cannot be reached; sessions that "
+                     "cannot be checked are %s until it answers again",
+                     sc->rv_spec, sc->rv_allow == 1 ? "allowed" : "refused with 503");
     }
     ssg_rv_renew(sc, s, apr_time_now());
 }
@@ -275,7 +275,7 @@ static void ssg_rv_up(server_rec *s, const ssg_srv_conf *sc)
 {
     if (apr_atomic_cas32(&ssg_rv_shared->down, 0, 1) == 1) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "SSG0071: revocation cache %s answers again",
-                      sc->rv_spec);
+                     sc->rv_spec);
     }
 }
 
@@ -296,9 +296,9 @@ static apr_status_t ssg_rv_marker(server_rec *s, apr_pool_t *p, const ssg_srv_co
     rv = ssg_rv_put(sc, s, SSG_RV_MARKER, apr_time_now() + apr_time_from_sec(86400 * 29), "1", p);
     if (rv == APR_SUCCESS && apr_atomic_cas32(&ssg_rv_shared->marker_seen, 1, 1) == 1) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                      "SSG0072: revocation cache %s lost its records (restarted empty?); "
-                      "sessions revoked before are valid again until they expire",
-                      sc->rv_spec);
+                     "SSG0072: revocation cache %s lost its records (restarted empty?); "
+                     "sessions revoked before are valid again until they expire",
+                     sc->rv_spec);
     }
     apr_atomic_set32(&ssg_rv_shared->marker_seen, 1);
     return rv;

@@ -46,10 +46,10 @@ static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     return OK;
 }
 
-/* one tunnel timer per child (wsa_tunnel.c) */
+/* one tunnel timer per child (wsa_timer.c) */
 static void wsa_child_init(apr_pool_t *p, server_rec *s)
 {
-    wsa_tunnel_child_init(p, s);
+    wsa_timer_child_init(p, s);
 }
 
 static void wsa_register_hooks(apr_pool_t *p)

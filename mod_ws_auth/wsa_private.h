@@ -6,6 +6,7 @@
  *   wsa_gate.c      the gate: session verdict, Origin check, refusals
  *   wsa_forward.c   the identity headers: client copies stripped, ours set
  *   wsa_tunnel.c    open tunnels end with their session (WSAuthTunnelLifetime)
+ *   wsa_timer.c     the per-child timer that ends idle tunnels
  *
  * Log tags: WSA0001..WSA0099, one per call site. No log line carries a
  * cookie value or a secret.
@@ -63,7 +64,7 @@ typedef struct {
     apr_array_header_t *forward; /* wsa_forward_t */
     const char **names;          /* forward[].header, for wsa_strip */
     int nnames;
-    int lifetime;                /* WSA_LIFETIME_* (core/wsa_stream.h); -1 unset: absolute */
+    int lifetime; /* WSA_LIFETIME_* (core/wsa_stream.h); -1 unset: absolute */
 } wsa_dir_conf;
 
 typedef struct wsa_tunnel_t wsa_tunnel_t;
@@ -93,8 +94,10 @@ int wsa_log_transaction(request_rec *r);
 
 /* wsa_tunnel.c */
 void wsa_tunnel_register_hooks(void);
-void wsa_tunnel_child_init(apr_pool_t *p, server_rec *s);
 void wsa_tunnel_prepare(request_rec *r, const wsa_dir_conf *conf, wsa_verdict_t *v);
 void wsa_tunnel_log(request_rec *r, wsa_verdict_t *v);
+
+/* wsa_timer.c */
+void wsa_timer_child_init(apr_pool_t *p, server_rec *s);
 
 #endif /* WSA_PRIVATE_H */

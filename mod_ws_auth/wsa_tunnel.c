@@ -16,70 +16,22 @@
  *   WSA_TUNNEL_BACK backend connection, input: ending, answers EOF (after
  *                   the close frame, where one fits).
  *
- * One timer thread per child (wsa_timer_*) keeps every open tunnel in a
- * list, wakes four times a second, compares each deadline, and once per
- * SessionSignRevocationInterval asks mod_session_sign about each distinct
- * session (its per-child memory answers all tunnels of one session for one
- * cache round trip). To end an idle tunnel it never writes to any socket:
- * it shuts down the read side of its own duplicate of the backend socket,
- * which makes the tunnel's poll return, and the tunnel's own thread then
- * writes the close frame. The client socket has one writer, always.
+ * The per-child timer (wsa_timer.c) ends idle tunnels without writing to
+ * any socket: it shuts down the read side of the tunnel's own duplicate of
+ * the backend socket, the tunnel's poll returns, and the tunnel's thread
+ * writes the close frame here. The client socket has one writer, always.
+ * Where the backend connection is met: mod_proxy's optional create_req
+ * hook (mod_proxy_http, also under HTTP/2), or pre_connection in the
+ * upgrade's thread (mod_proxy_wstunnel, a new connection per tunnel).
  */
-#include "wsa_private.h"
+#include "wsa_tunnel.h"
 
 #include "http_connection.h"
 
-#include "apr_atomic.h"
-#include "apr_hash.h"
-#include "apr_thread_cond.h"
-#include "apr_thread_mutex.h"
-#include "apr_thread_proc.h"
-
 #include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 APLOG_USE_MODULE(ws_auth);
 
-#define WSA_END_NONE    0
-#define WSA_END_EXPIRED 1
-#define WSA_END_REVOKED 2
-#define WSA_TICK        apr_time_from_msec(250)
-
-struct wsa_tunnel_t {
-    wsa_tunnel_t *prev, *next; /* the timer's list (under its lock) */
-    request_rec *r;
-    server_rec *s;
-    const char *sid, *user;
-    apr_int64_t iat;
-    apr_time_t deadline; /* 0: none */
-    int revocable;
-    apr_interval_time_t interval;
-    apr_time_t next_check;
-    apr_uint32_t ending; /* WSA_END_*, set once by the timer or the filters */
-    int wake_fd;         /* our duplicate of the backend socket; -1 none */
-    int listed;
-    /* the tunnel's own thread only */
-    wsa_stream_t out;
-    ap_filter_t *out_f, *in_f, *back_f;
-    conn_rec *backend;
-    int started; /* the 101 went out */
-    int finished, close_sent;
-    apr_time_t start, ended_at;
-    apr_off_t bytes_in, bytes_out;
-};
-
-typedef struct {
-    apr_pool_t *pool;
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *cond;
-    apr_thread_t *thread;
-    wsa_tunnel_t *head;
-    int count;
-    int stop;
-} wsa_timer_t;
-
-static wsa_timer_t *wsa_timer = NULL;
 static ap_filter_rec_t *wsa_out_handle, *wsa_in_handle, *wsa_back_handle;
 /* mod_proxy_wstunnel makes a new backend connection per tunnel and no
  * request of its own: the upgrade being handled by this thread */
@@ -91,21 +43,6 @@ APR_OPTIONAL_FN_TYPE(session_sign_tunnel_check) *wsa_sign_tunnel_check = NULL;
 static const char *wsa_end_reason(apr_uint32_t e)
 {
     return e == WSA_END_REVOKED ? "session revoked" : "session ended";
-}
-
-/* Under the timer's lock (or before the tunnel is listed). */
-static void wsa_wake(wsa_tunnel_t *t)
-{
-    if (t->wake_fd >= 0) {
-        shutdown(t->wake_fd, SHUT_RD); /* no write: the poll sees EOF */
-    }
-}
-
-static void wsa_end(wsa_tunnel_t *t, apr_uint32_t why)
-{
-    if (apr_atomic_cas32(&t->ending, why, WSA_END_NONE) == WSA_END_NONE) {
-        wsa_wake(t);
-    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -156,11 +93,7 @@ static void wsa_finish(wsa_tunnel_t *t, int send_close)
         t->close_sent = ap_pass_brigade(t->out_f->next, bb) == APR_SUCCESS;
         apr_brigade_destroy(bb);
     }
-    if (wsa_timer) {
-        apr_thread_mutex_lock(wsa_timer->lock);
-        wsa_wake(t);
-        apr_thread_mutex_unlock(wsa_timer->lock);
-    }
+    wsa_timer_wake(t);
 }
 
 /* Backend to client. Tracks the frames; ending, the close frame goes at
@@ -308,12 +241,7 @@ static void wsa_attach_backend(wsa_tunnel_t *t, conn_rec *bc, apr_socket_t *sock
                       "when it next carries a frame");
         return;
     }
-    apr_thread_mutex_lock(wsa_timer->lock);
-    t->wake_fd = dup_fd;
-    if (apr_atomic_read32(&t->ending) != WSA_END_NONE) {
-        wsa_wake(t);
-    }
-    apr_thread_mutex_unlock(wsa_timer->lock);
+    wsa_timer_set_wake(t, dup_fd);
 }
 
 static wsa_tunnel_t *wsa_tunnel_of(request_rec *r)
@@ -351,161 +279,6 @@ static int wsa_pre_connection(conn_rec *c, void *csd)
     }
     return OK;
 }
-
-/* ------------------------------------------------------------------ */
-/* the timer                                                           */
-
-static void wsa_timer_unlist(wsa_tunnel_t *t)
-{
-    if (!t->listed) {
-        return;
-    }
-    if (t->prev) {
-        t->prev->next = t->next;
-    }
-    else {
-        wsa_timer->head = t->next;
-    }
-    if (t->next) {
-        t->next->prev = t->prev;
-    }
-    t->listed = 0;
-    wsa_timer->count--;
-}
-
-/* One tick: deadlines, then (each interval) the sessions' revocation. The
- * strings asked about are copied under the lock: a tunnel may end and be
- * freed while the cache is asked. */
-static void wsa_timer_tick(apr_pool_t *p)
-{
-    apr_hash_t *due = apr_hash_make(p);
-    apr_time_t now = apr_time_now();
-    apr_hash_index_t *hi;
-    wsa_tunnel_t *t;
-    int revoked = 0;
-
-    typedef struct {
-        server_rec *s;
-        const char *sid, *user;
-        apr_int64_t iat;
-        int status;
-    } ask_t;
-
-    apr_thread_mutex_lock(wsa_timer->lock);
-    for (t = wsa_timer->head; t; t = t->next) {
-        if (t->ending != WSA_END_NONE) {
-            continue;
-        }
-        if (t->deadline && now >= t->deadline) {
-            wsa_end(t, WSA_END_EXPIRED);
-        }
-        else if (t->revocable && now >= t->next_check && wsa_sign_tunnel_check) {
-            t->next_check = now + t->interval;
-            if (!apr_hash_get(due, t->sid, APR_HASH_KEY_STRING)) {
-                ask_t *a = apr_pcalloc(p, sizeof(*a));
-                a->s = t->s;
-                a->sid = apr_pstrdup(p, t->sid);
-                a->user = t->user ? apr_pstrdup(p, t->user) : NULL;
-                a->iat = t->iat;
-                apr_hash_set(due, a->sid, APR_HASH_KEY_STRING, a);
-            }
-        }
-    }
-    apr_thread_mutex_unlock(wsa_timer->lock);
-
-    for (hi = apr_hash_first(p, due); hi; hi = apr_hash_next(hi)) {
-        ask_t *a = apr_hash_this_val(hi);
-        /* an outage (UNAVAILABLE) keeps tunnels open: see the docs */
-        a->status = wsa_sign_tunnel_check(a->s, p, a->sid, a->user, a->iat);
-        revoked |= a->status == SESSION_SIGN_REVOKED;
-    }
-    if (!revoked) {
-        return;
-    }
-    apr_thread_mutex_lock(wsa_timer->lock);
-    for (t = wsa_timer->head; t; t = t->next) {
-        ask_t *a = t->revocable ? apr_hash_get(due, t->sid, APR_HASH_KEY_STRING) : NULL;
-        if (a && a->status == SESSION_SIGN_REVOKED) {
-            wsa_end(t, WSA_END_REVOKED);
-        }
-    }
-    apr_thread_mutex_unlock(wsa_timer->lock);
-}
-
-static void *APR_THREAD_FUNC wsa_timer_main(apr_thread_t *thd, void *data)
-{
-    apr_pool_t *p;
-
-    (void)data;
-    apr_pool_create(&p, NULL);
-    apr_thread_mutex_lock(wsa_timer->lock);
-    while (!wsa_timer->stop) {
-        apr_thread_cond_timedwait(wsa_timer->cond, wsa_timer->lock, WSA_TICK);
-        if (wsa_timer->stop) {
-            break;
-        }
-        if (!wsa_timer->count) {
-            continue;
-        }
-        apr_thread_mutex_unlock(wsa_timer->lock);
-        wsa_timer_tick(p);
-        apr_pool_clear(p);
-        apr_thread_mutex_lock(wsa_timer->lock);
-    }
-    apr_thread_mutex_unlock(wsa_timer->lock);
-    apr_pool_destroy(p);
-    apr_thread_exit(thd, APR_SUCCESS);
-    return NULL;
-}
-
-static apr_status_t wsa_timer_stop(void *data)
-{
-    apr_status_t rv;
-
-    (void)data;
-    if (!wsa_timer || !wsa_timer->thread) {
-        return APR_SUCCESS;
-    }
-    apr_thread_mutex_lock(wsa_timer->lock);
-    wsa_timer->stop = 1;
-    apr_thread_cond_signal(wsa_timer->cond);
-    apr_thread_mutex_unlock(wsa_timer->lock);
-    apr_thread_join(&rv, wsa_timer->thread);
-    wsa_timer->thread = NULL;
-    return APR_SUCCESS;
-}
-
-void wsa_tunnel_child_init(apr_pool_t *p, server_rec *s)
-{
-    wsa_timer_t *tm;
-    apr_status_t rv;
-
-    wsa_timer = NULL;
-    if (!wsa_enabled_somewhere || !wsa_sign_tunnel_info) {
-        return;
-    }
-    tm = apr_pcalloc(p, sizeof(*tm));
-    tm->pool = p;
-    if ((rv = apr_thread_mutex_create(&tm->lock, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS ||
-        (rv = apr_thread_cond_create(&tm->cond, p)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "WSA0021: cannot create the tunnel timer; open tunnels end only "
-                     "when they next carry a frame");
-        return;
-    }
-    wsa_timer = tm;
-    rv = apr_thread_create(&tm->thread, NULL, wsa_timer_main, NULL, p);
-    if (rv != APR_SUCCESS) {
-        tm->thread = NULL;
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     "WSA0021: cannot start the tunnel timer thread; open tunnels end "
-                     "only when they next carry a frame");
-        return;
-    }
-    /* before the child pool's subpools (the thread's own among them) go */
-    apr_pool_pre_cleanup_register(p, NULL, wsa_timer_stop);
-}
-
 /* ------------------------------------------------------------------ */
 /* the upgrade                                                         */
 
@@ -516,16 +289,7 @@ static apr_status_t wsa_tunnel_cleanup(void *data)
     if (wsa_pending == t) {
         wsa_pending = NULL;
     }
-    if (!wsa_timer) {
-        return APR_SUCCESS;
-    }
-    apr_thread_mutex_lock(wsa_timer->lock);
     wsa_timer_unlist(t);
-    if (t->wake_fd >= 0) {
-        close(t->wake_fd);
-        t->wake_fd = -1;
-    }
-    apr_thread_mutex_unlock(wsa_timer->lock);
     /* the filters outlive the request on their connections: pass-through */
     if (t->out_f) {
         t->out_f->ctx = NULL;
@@ -549,7 +313,7 @@ void wsa_tunnel_prepare(request_rec *r, const wsa_dir_conf *conf, wsa_verdict_t 
     apr_time_t deadline;
     int st;
 
-    if (mode == WSA_LIFETIME_OFF || !wsa_timer || r->main ||
+    if (mode == WSA_LIFETIME_OFF || !wsa_timer_active() || r->main ||
         !wsa_is_upgrade(apr_table_get(r->headers_in, "Connection"),
                         apr_table_get(r->headers_in, "Upgrade"))) {
         return;
@@ -581,15 +345,7 @@ void wsa_tunnel_prepare(request_rec *r, const wsa_dir_conf *conf, wsa_verdict_t 
     v->tunnel = t;
     /* a tunnel of ours: when one side is over, the whole tunnel is */
     apr_table_setn(r->subprocess_env, "proxy-nohalfclose", "1");
-    apr_thread_mutex_lock(wsa_timer->lock);
-    t->next = wsa_timer->head;
-    if (t->next) {
-        t->next->prev = t;
-    }
-    wsa_timer->head = t;
-    t->listed = 1;
-    wsa_timer->count++;
-    apr_thread_mutex_unlock(wsa_timer->lock);
+    wsa_timer_list(t);
     apr_pool_cleanup_register(r->pool, t, wsa_tunnel_cleanup, apr_pool_cleanup_null);
     wsa_pending = t;
 }
@@ -623,8 +379,8 @@ void wsa_tunnel_log(request_rec *r, wsa_verdict_t *v)
 
 void wsa_tunnel_register_hooks(void)
 {
-    wsa_out_handle = ap_register_output_filter("WSA_TUNNEL_OUT", wsa_tunnel_out, NULL,
-                                               AP_FTYPE_CONNECTION);
+    wsa_out_handle =
+        ap_register_output_filter("WSA_TUNNEL_OUT", wsa_tunnel_out, NULL, AP_FTYPE_CONNECTION);
     wsa_in_handle =
         ap_register_input_filter("WSA_TUNNEL_IN", wsa_tunnel_in, NULL, AP_FTYPE_CONNECTION);
     wsa_back_handle =
