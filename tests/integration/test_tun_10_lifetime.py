@@ -233,3 +233,37 @@ def test_tun_10_11_h2_websocket_stream_ends_at_the_lifetime(httpd, backend):
     assert st == 200 and code == 1008 and reason == "session ended", (st, code, ended)
     assert ended in ("StreamEnded", "StreamReset") and rest == b""
     assert deadline - 0.05 <= at <= deadline + 1.0, at - deadline
+
+
+def test_tun_10_12_many_busy_tunnels_random_frames_always_end_clean(httpd, backend):
+    """Eight tunnels at once, each sending frames of its own random size
+    (1 B .. 70 KiB, so the echo crosses every length encoding and many
+    brigade splits): every one ends with a well-formed 1008 close or a
+    clean TCP close, on time, never inside a frame."""
+    import random
+    import threading
+
+    h = httpd(_conf(backend), modules=PROXY_MODULES)
+    ck, deadline = _token(h)
+    rnd = random.Random(16)
+    sizes = [rnd.choice([1, 125, 126, 4000, 65535, 65536, 70000]) for _ in range(8)]
+    tunnels = [Tunnel(h.port, "/ws/", ck) for _ in sizes]
+    assert all(t.status == 101 for t in tunnels)
+    ends = [None] * len(tunnels)
+
+    def run(i):
+        ends[i] = tunnels[i].run(timeout=LIFETIME + 5, busy=(sizes[i], 0.003))
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(tunnels))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for size, end in zip(sizes, ends):
+        assert end.clean, (size, end)
+        assert deadline - 0.05 <= end.at <= deadline + 1.0, (size, end.at - deadline)
+        if end.close_code is not None:
+            assert end.close_code == 1008 and end.close_reason == "session ended", end
+    assert sum(e.close_code == 1008 for e in ends) >= len(ends) - 1, ends
+    for t in tunnels:
+        t.close()
