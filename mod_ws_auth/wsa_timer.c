@@ -17,6 +17,7 @@
 #include "apr_thread_mutex.h"
 #include "apr_thread_proc.h"
 
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -183,6 +184,9 @@ static void *APR_THREAD_FUNC wsa_timer_main(apr_thread_t *thd, void *data)
     apr_pool_t *p;
 
     (void)data;
+#ifdef __linux__
+    pthread_setname_np(pthread_self(), "wsa-timer"); /* for top -H and the bench */
+#endif
     apr_pool_create(&p, NULL);
     apr_thread_mutex_lock(wsa_timer->lock);
     while (!wsa_timer->stop) {
