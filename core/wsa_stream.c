@@ -50,7 +50,8 @@ int wsa_stream_switched(const wsa_stream_t *st)
     return st->phase != WSA_STREAM_HEAD && (st->status == 101 || st->status == -1);
 }
 
-/* "HTTP/1.1 101 ...": the three digits after the first space */
+/* "HTTP/1.1 101 ...": exactly three digits after the first space, then a
+ * space or the end of the line */
 static void wsa_stream_status(wsa_stream_t *st, unsigned char ch)
 {
     if (st->status_state == 0) {
@@ -58,12 +59,18 @@ static void wsa_stream_status(wsa_stream_t *st, unsigned char ch)
     }
     else if (st->status_state <= 3) {
         if (ch < '0' || ch > '9') {
-            st->status_state = 4;
+            st->status_state = 5;
             st->status = 0;
             return;
         }
         st->status = st->status * 10 + (ch - '0');
         st->status_state++;
+    }
+    else if (st->status_state == 4) {
+        if (ch != ' ' && ch != '\r') {
+            st->status = 0;
+        }
+        st->status_state = 5;
     }
 }
 
@@ -73,7 +80,7 @@ static apr_size_t wsa_stream_head(wsa_stream_t *st, const unsigned char *buf, ap
     apr_size_t i;
 
     for (i = 0; i < len; i++) {
-        if (st->status_state < 4) {
+        if (st->status_state < 5) {
             wsa_stream_status(st, buf[i]);
         }
         if (buf[i] == (unsigned char)crlf2[st->head_match]) {

@@ -42,7 +42,7 @@ typedef struct {
     int phase;                 /* WSA_STREAM_* */
     unsigned head_match;       /* bytes of "\r\n\r\n" matched so far */
     int status;                /* the head's status code (101), once read; else 0 */
-    unsigned status_state;     /* 0 before the first space, 1..3 digits, 4 done */
+    unsigned status_state;     /* 0 before the first space, 1..4 the digits, 5 done */
     unsigned char hdr[14];     /* the frame header being read */
     unsigned hdr_len;          /* bytes of it read (0: none) */
     unsigned hdr_need;         /* its full size once byte 2 is known (0: unknown) */
