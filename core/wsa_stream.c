@@ -96,43 +96,89 @@ static apr_size_t wsa_stream_head(wsa_stream_t *st, const unsigned char *buf, ap
     return len;
 }
 
+/* A header split between two buffers, one byte of it (the slow path). */
+static void wsa_stream_header_byte(wsa_stream_t *st, unsigned char ch)
+{
+    st->hdr[st->hdr_len++] = ch;
+    if (st->hdr_len == 2) {
+        unsigned len7 = st->hdr[1] & 0x7f;
+        st->hdr_need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((st->hdr[1] & 0x80) ? 4 : 0);
+    }
+    if (st->hdr_need && st->hdr_len == st->hdr_need && wsa_stream_header_done(st) < 0) {
+        st->phase = WSA_STREAM_BROKEN;
+    }
+}
+
 apr_size_t wsa_stream_feed(wsa_stream_t *st, const unsigned char *buf, apr_size_t len, int stop)
 {
     apr_size_t i = 0;
+    /* in locals: buf may alias *st as far as the compiler knows */
+    apr_uint64_t left, frames;
 
-    while (i < len) {
-        if (st->phase == WSA_STREAM_BROKEN) {
-            i = len;
-            break;
-        }
-        if (st->phase == WSA_STREAM_HEAD) {
-            i += wsa_stream_head(st, buf + i, len - i);
-            continue;
-        }
-        if (st->payload_left) {
-            apr_size_t n = len - i;
-            if ((apr_uint64_t)n > st->payload_left) {
-                n = (apr_size_t)st->payload_left;
+    if (st->phase == WSA_STREAM_HEAD) {
+        i = wsa_stream_head(st, buf, len);
+    }
+    left = st->payload_left;
+    frames = st->frames;
+    while (i < len && st->phase == WSA_STREAM_FRAMES) {
+        if (left == 0) {
+            unsigned b1, len7;
+            apr_size_t need;
+            if (stop && st->hdr_len == 0) {
+                break; /* a boundary: the next byte starts a frame */
             }
-            st->payload_left -= n;
+            if (st->hdr_len || len - i < 2) {
+                st->payload_left = left;
+                st->frames = frames;
+                wsa_stream_header_byte(st, buf[i++]);
+                left = st->payload_left;
+                frames = st->frames;
+                continue;
+            }
+            /* the common case: the whole header here, read in place */
+            b1 = buf[i + 1];
+            len7 = b1 & 0x7f;
+            need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((b1 & 0x80) ? 4 : 0);
+            if (len - i < need) {
+                st->payload_left = left;
+                st->frames = frames;
+                wsa_stream_header_byte(st, buf[i++]);
+                left = st->payload_left;
+                frames = st->frames;
+                continue;
+            }
+            if (len7 < 126) {
+                left = len7;
+            }
+            else if (len7 == 126) {
+                left = ((apr_uint64_t)buf[i + 2] << 8) | buf[i + 3];
+            }
+            else {
+                unsigned k;
+                if (buf[i + 2] & 0x80) {
+                    st->phase = WSA_STREAM_BROKEN;
+                    break;
+                }
+                for (left = 0, k = 2; k < 10; k++) {
+                    left = (left << 8) | buf[i + k];
+                }
+            }
+            frames++;
+            i += need;
+        }
+        {
+            apr_size_t n = len - i;
+            if ((apr_uint64_t)n > left) {
+                n = (apr_size_t)left;
+            }
+            left -= n;
             i += n;
-            continue;
         }
-        if (stop && st->hdr_len == 0) {
-            break; /* a boundary: the next byte starts a frame */
-        }
-        st->hdr[st->hdr_len++] = buf[i++];
-        if (st->hdr_len == 2) {
-            unsigned len7 = st->hdr[1] & 0x7f;
-            st->hdr_need = 2 +
-                           (len7 == 126   ? 2
-                            : len7 == 127 ? 8
-                                          : 0) +
-                           ((st->hdr[1] & 0x80) ? 4 : 0);
-        }
-        if (st->hdr_need && st->hdr_len == st->hdr_need && wsa_stream_header_done(st) < 0) {
-            st->phase = WSA_STREAM_BROKEN;
-        }
+    }
+    st->payload_left = left;
+    st->frames = frames;
+    if (st->phase == WSA_STREAM_BROKEN) {
+        i = len; /* nothing more to follow: everything consumed */
     }
     st->bytes += i;
     return i;
