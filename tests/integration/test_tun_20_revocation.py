@@ -119,3 +119,28 @@ def test_tun_20_06_cache_ops_do_not_grow_with_the_tunnels_of_one_session(httpd, 
     assert ops_many <= ops_one * 1.5 + 1, (ops_one, ops_many)
     for t in many:
         t.close()
+
+
+def test_tun_20_07_h2_websocket_stream_ends_on_logout(httpd, backend):
+    import threading
+    from test_tun_10_lifetime import H2_CONF, _h2_until_end
+    h = _server(httpd, backend, top="SessionSignRevocationCache shmcb\n" + H2_CONF,
+                modules=("socache_shmcb", "http2"))
+    tok = _login(h, "alice")
+    out = {}
+
+    def hold():
+        out["r"] = _h2_until_end(h.port, "/ws/", [("cookie", "session=" + tok),
+                                                  ("origin", "http://127.0.0.1:%d" % h.port)],
+                                 timeout=8)
+
+    th = threading.Thread(target=hold)
+    th.start()
+    time.sleep(1.0)                              # the stream is open and echoing
+    t0 = time.time()
+    assert send(h, "/logout", tok)[0] == 200
+    th.join()
+    st, code, reason, ended, at, rest = out["r"]
+    assert st == 200 and code == 1008 and reason == "session revoked", out["r"]
+    assert ended in ("StreamEnded", "StreamReset") and rest == b""
+    assert at - t0 <= 1.5, at - t0
