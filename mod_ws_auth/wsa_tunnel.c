@@ -133,7 +133,11 @@ static apr_status_t wsa_tunnel_out(ap_filter_t *f, apr_bucket_brigade *bb)
             /* the status line said 101 (mod_proxy_wstunnel copies the
              * backend's head as bytes; mod_proxy_http writes its own) */
             if (!wsa_stream_switched(&t->out)) {
-                f->ctx = NULL; /* no tunnel: a response like any other */
+                /* no tunnel: a response like any other; the timer lets go
+                 * of it at once (never a wake-up on a backend connection
+                 * mod_proxy may reuse) */
+                f->ctx = NULL;
+                wsa_timer_unlist(t);
                 return ap_pass_brigade(f->next, bb);
             }
             t->started = 1;
