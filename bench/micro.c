@@ -28,6 +28,10 @@
  *   origin_parse_dns        ssg_origin_parse("https://app.example.com")
  *   pattern_match_exact     wsa_origin_pattern_match, https://app.example.com
  *   pattern_match_wildcard  wsa_origin_pattern_match, https://(star).example.com
+ * Tunnel lifetime (issue 16): what mod_ws_auth's output filter adds per byte
+ * of a busy tunnel, one MiB of the backend's frames fed to wsa_stream_feed:
+ *   stream_feed_64_mib      64-byte frames (16,384 frame headers walked)
+ *   stream_feed_16384_mib   16 KiB frames
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +50,7 @@
 #include "ssg_token.h"
 #include "ssg_origin.h"
 #include "wsa_core.h"
+#include "wsa_stream.h"
 
 #define SECRET  "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz"
 #define CONTEXT "default"
@@ -157,6 +162,61 @@ static void op_hmac_once(long n, const case_t *c)
         HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), c->msg, c->msg_len, out, &outl);
         sink += out[0];
     }
+}
+
+/* one MiB of unmasked server frames of a given payload size */
+static unsigned char *stream_mib[2];
+static apr_size_t stream_mib_len[2];
+
+static void make_stream(int i, apr_size_t size)
+{
+    apr_size_t hl = size < 126 ? 2 : 4, n = (1u << 20) / (hl + size), k;
+    unsigned char *p = malloc(n * (hl + size));
+
+    stream_mib[i] = p;
+    for (k = 0; k < n; k++) {
+        *p++ = 0x82;
+        if (hl == 2) {
+            *p++ = (unsigned char)size;
+        }
+        else {
+            *p++ = 126;
+            *p++ = (unsigned char)(size >> 8);
+            *p++ = (unsigned char)size;
+        }
+        memset(p, 'x', size);
+        p += size;
+    }
+    stream_mib_len[i] = (apr_size_t)(p - stream_mib[i]);
+}
+
+static void op_stream(long n, int i)
+{
+    wsa_stream_t st;
+    long k;
+
+    wsa_stream_init(&st, 0);
+    for (k = 0; k < n; k++) {
+        /* in 8 KiB reads, as the tunnel passes them */
+        apr_size_t off;
+        for (off = 0; off < stream_mib_len[i]; off += 8192) {
+            apr_size_t len = stream_mib_len[i] - off < 8192 ? stream_mib_len[i] - off : 8192;
+            wsa_stream_feed(&st, stream_mib[i] + off, len, 0);
+        }
+    }
+    sink += (unsigned long)st.frames;
+}
+
+static void op_stream_64(long n, const case_t *c)
+{
+    (void)c;
+    op_stream(n, 0);
+}
+
+static void op_stream_16k(long n, const case_t *c)
+{
+    (void)c;
+    op_stream(n, 1);
 }
 
 static const char origin_ip[] = "http://127.0.0.1:8080";
@@ -448,6 +508,15 @@ int main(int argc, char **argv)
             {"pattern_match_wildcard", op_match_wild, NULL, 0, NULL},
         };
         measure_group(e, 6, -1, batches, target);
+    }
+    {
+        entry_t e[2] = {
+            {"stream_feed_64_mib", op_stream_64, NULL, 0, NULL},
+            {"stream_feed_16384_mib", op_stream_16k, NULL, 0, NULL},
+        };
+        make_stream(0, 64);
+        make_stream(1, 16384);
+        measure_group(e, 2, -1, batches, target);
     }
     printf("sink=%lu\n", (unsigned long)(sink & 1));
     apr_pool_destroy(pool);

@@ -10,7 +10,10 @@
 # Environment: PORT (Apache; default 8080 if free, else any free port),
 # BACKEND_PORT (default: any free port), DEMO_RUN_DIR (default demo/run, or
 # $TMPDIR/ws-auth-demo, default /tmp, when run as root from a checkout User
-# daemon cannot reach).
+# daemon cannot reach). For the end-to-end tests (short sessions, a few
+# seconds): DEMO_MAX_AGE (SessionMaxAge, default 3600), DEMO_EXPIRY_UPDATE
+# (SessionExpiryUpdateInterval, default 300), DEMO_TUNNEL_LIFETIME
+# (WSAuthTunnelLifetime of the chat, default absolute).
 # Ctrl-C (or SIGTERM) stops Apache and the backend by PID and waits for them.
 set -euo pipefail
 
@@ -176,6 +179,8 @@ own "$HTPASSWD"
 
 sed -e "s|@RUN_DIR@|$RUN_DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@BACKEND_PORT@|$BACKEND_PORT|g" \
     -e "s|@DEMO_DIR@|$DEMO|g" -e "s|@MODDIR@|$MODDIR|g" \
+    -e "s|@MAX_AGE@|${DEMO_MAX_AGE:-3600}|g" -e "s|@EXPIRY_UPDATE@|${DEMO_EXPIRY_UPDATE:-300}|g" \
+    -e "s|@TUNNEL_LIFETIME@|${DEMO_TUNNEL_LIFETIME:-absolute}|g" \
     -e "s|@USER_GROUP@|${user_group//$'\n'/\\n}|g" "$DEMO/httpd.conf.in" > "$CONF"
 "$APACHE" -f "$CONF" -t >"$RUN_DIR/logs/configtest" 2>&1 \
     || { cat "$RUN_DIR/logs/configtest" >&2; die "Apache refused $CONF"; }

@@ -13,6 +13,7 @@
 #   make bench BENCH_NICE=-5          (takes CPU from other users of the machine)
 #   make bench BENCH_REVOCATION_ONLY=1  only S, Sr (shmcb) and Sd (Redis) loaded at once
 #   make bench-tools                  only build wsload, wsecho, micro, futex_slots.so, mod_min_gate.so
+#   make bench-tunnel                 only issue 16's figures (bench/tunnelbench.py)
 #
 # Results: a Markdown report on stdout and bench/results/<timestamp>.{md,json,png}
 # (git-ignored); docs/performance.md: what is measured, the targets, the latest
@@ -32,7 +33,7 @@ BENCH_ARGS    := $(if $(strip $(BENCH_QUICK)),--quick) \
                  $(if $(strip $(BENCH_NICE)),--nice $(BENCH_NICE)) \
                  $(if $(strip $(BENCH_REVOCATION_ONLY)),--only-revocation)
 
-.PHONY: bench bench-tools bench-deps
+.PHONY: bench bench-tools bench-deps bench-tunnel
 
 $(BENCH_BIN):
 	mkdir -p $@
@@ -41,7 +42,7 @@ $(BENCH_BIN):
 # `make soak` (mix, see mk/hardening.mk)
 WSLOAD_SRC := $(wildcard bench/wsload/*.c)
 $(BENCH_BIN)/wsload: $(WSLOAD_SRC) bench/wsload/wsload.h | $(BENCH_BIN)
-	$(CC) $(BENCH_CFLAGS) -o $@ $(WSLOAD_SRC)
+	$(CC) $(BENCH_CFLAGS) -o $@ $(WSLOAD_SRC) -pthread
 
 $(BENCH_BIN)/wsecho: bench/wsecho.c | $(BENCH_BIN)
 	$(CC) $(BENCH_CFLAGS) -o $@ bench/wsecho.c -lcrypto
@@ -65,5 +66,11 @@ bench-deps:
 
 bench: bench-deps all bench-tools
 	$(BENCH_PYTHON) bench/bench.py --build $(or $(BUILD),build) $(BENCH_ARGS)
+	$(BENCH_PYTHON) bench/tunnelbench.py --build $(or $(BUILD),build) $(if $(strip $(BENCH_QUICK)),--rounds 3 --seconds 2 --window 10)
+
+# issue 16 alone (~3 min): tunnel throughput with WSAuthTunnelLifetime
+# absolute against off, and the timer's cost with 2,000 idle tunnels
+bench-tunnel: all bench-tools
+	$(BENCH_PYTHON) bench/tunnelbench.py --build $(or $(BUILD),build)
 
 .DEFAULT_GOAL := $(_bench_saved_goal)

@@ -54,6 +54,44 @@ APR_DECLARE_OPTIONAL_FN(int, session_sign_status,
  */
 APR_DECLARE_OPTIONAL_FN(const char *, session_sign_get, (request_rec * r, const char *key));
 
+/** What an open tunnel needs to know about the session it was opened with
+ * (session_sign_tunnel_info); strings live in the request's pool. */
+typedef struct {
+    const char *sid;              /* the session id (v2 tokens), or NULL */
+    const char *user;             /* the identity (SessionSignUserKey), or NULL */
+    apr_int64_t iat;              /* issued-at of the token, seconds */
+    apr_time_t lifetime_end;      /* first instant SessionSignMaxLifetime refuses it; 0 none */
+    apr_time_t expiry;            /* the SessionMaxAge expiry it carried; 0 none */
+    int revocable;                /* SessionSignRevocationCache applies to it */
+    apr_interval_time_t interval; /* SessionSignRevocationInterval */
+} session_sign_tunnel_t;
+
+/**
+ * The session of this request, for a connection that outlives it (a
+ * WebSocket tunnel): its id, identity, issued-at and deadlines.
+ * @pre  session_sign_status(r, ...) returned SESSION_SIGN_VERIFIED or
+ *       SESSION_SIGN_VERIFIED_OLD_KEY
+ * @param r   the request (the upgrade)
+ * @param out filled in
+ * @return the status of session_sign_status(); out is filled only when verified
+ */
+APR_DECLARE_OPTIONAL_FN(int, session_sign_tunnel_info,
+                        (request_rec * r, session_sign_tunnel_t *out));
+
+/**
+ * Is the session (sid, user, iat) revoked now? Outside any request: uses the
+ * same per-child memory and SessionSignRevocationInterval as the requests, so
+ * N callers asking about one session within an interval cost the cache
+ * operations of one. Thread-safe.
+ * @param s   the server (virtual host) the session was verified in
+ * @param p   a pool for temporary allocations
+ * @return SESSION_SIGN_VERIFIED (not revoked), SESSION_SIGN_REVOKED or
+ *         SESSION_SIGN_UNAVAILABLE (the cache cannot be asked)
+ */
+APR_DECLARE_OPTIONAL_FN(int, session_sign_tunnel_check,
+                        (server_rec * s, apr_pool_t *p, const char *sid, const char *user,
+                         apr_int64_t iat));
+
 /** @return a short name for a status ("verified", "absent", ...). */
 APR_DECLARE_OPTIONAL_FN(const char *, session_sign_status_name, (int status));
 

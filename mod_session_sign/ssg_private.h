@@ -184,6 +184,12 @@ void ssg_revocation_child_init(apr_pool_t *p, server_rec *s);
 int ssg_revocation_enabled(request_rec *r);
 /* SESSION_SIGN_VERIFIED, _REVOKED or _UNAVAILABLE */
 int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_int64_t iat);
+/* the same outside a request (open tunnels): the per-child memory and the
+ * interval are shared with the requests' checks */
+int ssg_revocation_check_server(server_rec *s, apr_pool_t *p, const char *sid, const char *user,
+                                apr_int64_t iat);
+int ssg_revocation_enabled_server(server_rec *s);
+apr_interval_time_t ssg_revocation_interval(server_rec *s);
 int ssg_revocation_allows_outage(request_rec *r);
 apr_status_t ssg_revocation_revoke_session(request_rec *r, const char *sid, apr_time_t until);
 apr_status_t ssg_revocation_revoke_user(request_rec *r, const char *user, apr_int64_t t,

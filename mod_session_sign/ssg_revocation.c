@@ -265,31 +265,31 @@ static void ssg_rv_renew(const ssg_srv_conf *sc, server_rec *s, apr_time_t now)
     apr_thread_mutex_unlock(c->lock);
 }
 
-static void ssg_rv_down(request_rec *r, const ssg_srv_conf *sc, apr_status_t rv)
+static void ssg_rv_down(server_rec *s, const ssg_srv_conf *sc, apr_status_t rv)
 {
     if (apr_atomic_cas32(&ssg_rv_shared->down, 1, 0) == 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "SSG0070: revocation cache %s cannot be reached; sessions that "
-                      "cannot be checked are %s until it answers again",
-                      sc->rv_spec, sc->rv_allow == 1 ? "allowed" : "refused with 503");
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "SSG0070: revocation cache %s cannot be reached; sessions that "
+                     "cannot be checked are %s until it answers again",
+                     sc->rv_spec, sc->rv_allow == 1 ? "allowed" : "refused with 503");
     }
-    ssg_rv_renew(sc, r->server, apr_time_now());
+    ssg_rv_renew(sc, s, apr_time_now());
 }
 
-static void ssg_rv_up(request_rec *r, const ssg_srv_conf *sc)
+static void ssg_rv_up(server_rec *s, const ssg_srv_conf *sc)
 {
     if (apr_atomic_cas32(&ssg_rv_shared->down, 0, 1) == 1) {
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "SSG0071: revocation cache %s answers again",
-                      sc->rv_spec);
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "SSG0071: revocation cache %s answers again",
+                     sc->rv_spec);
     }
 }
 
 /* Is the cache up and holding its marker? Writes the marker where missing. */
-static apr_status_t ssg_rv_marker(request_rec *r, const ssg_srv_conf *sc)
+static apr_status_t ssg_rv_marker(server_rec *s, apr_pool_t *p, const ssg_srv_conf *sc)
 {
     char buf[16];
     unsigned int len = sizeof(buf) - 1;
-    apr_status_t rv = ssg_rv_get(sc, r->server, SSG_RV_MARKER, buf, &len, r->pool);
+    apr_status_t rv = ssg_rv_get(sc, s, SSG_RV_MARKER, buf, &len, p);
 
     if (rv == APR_SUCCESS) {
         apr_atomic_set32(&ssg_rv_shared->marker_seen, 1);
@@ -298,14 +298,13 @@ static apr_status_t ssg_rv_marker(request_rec *r, const ssg_srv_conf *sc)
     if (rv != APR_NOTFOUND) {
         return rv;
     }
-    rv = ssg_rv_put(sc, r->server, SSG_RV_MARKER, apr_time_now() + apr_time_from_sec(86400 * 29),
-                    ssg_rv_value(r->pool, 1, apr_time_now() + apr_time_from_sec(86400 * 29)),
-                    r->pool);
+    rv = ssg_rv_put(sc, s, SSG_RV_MARKER, apr_time_now() + apr_time_from_sec(86400 * 29),
+                    ssg_rv_value(p, 1, apr_time_now() + apr_time_from_sec(86400 * 29)), p);
     if (rv == APR_SUCCESS && apr_atomic_cas32(&ssg_rv_shared->marker_seen, 1, 1) == 1) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "SSG0072: revocation cache %s lost its records (restarted empty?); "
-                      "sessions revoked before are valid again until they expire",
-                      sc->rv_spec);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "SSG0072: revocation cache %s lost its records (restarted empty?); "
+                     "sessions revoked before are valid again until they expire",
+                     sc->rv_spec);
     }
     apr_atomic_set32(&ssg_rv_shared->marker_seen, 1);
     return rv;
@@ -349,10 +348,11 @@ int ssg_revocation_enabled(request_rec *r)
 }
 
 /* A user's revocation time T, or -1: from memory or the cache. */
-static apr_status_t ssg_rv_user_time(request_rec *r, const ssg_srv_conf *sc, const char *user,
-                                     apr_time_t now, int fresh_only, apr_int64_t *t)
+static apr_status_t ssg_rv_user_time(server_rec *s, apr_pool_t *p, const ssg_srv_conf *sc,
+                                     const char *user, apr_time_t now, int fresh_only,
+                                     apr_int64_t *t)
 {
-    const char *mkey = ssg_rv_user_mkey(r->pool, user), *ukey;
+    const char *mkey = ssg_rv_user_mkey(p, user), *ukey;
     char buf[32];
     unsigned int len = sizeof(buf) - 1;
     apr_status_t rv;
@@ -361,8 +361,8 @@ static apr_status_t ssg_rv_user_time(request_rec *r, const ssg_srv_conf *sc, con
                                      ssg_rv_interval(sc), ssg_rv_outage(), t)) {
         return APR_SUCCESS;
     }
-    ukey = ssg_rv_user_key(r->pool, user);
-    rv = ssg_rv_get(sc, r->server, ukey, buf, &len, r->pool);
+    ukey = ssg_rv_user_key(p, user);
+    rv = ssg_rv_get(sc, s, ukey, buf, &len, p);
     if (rv == APR_SUCCESS) {
         buf[len < sizeof(buf) ? len : sizeof(buf) - 1] = '\0';
         *t = apr_atoi64(buf);
@@ -377,13 +377,14 @@ static apr_status_t ssg_rv_user_time(request_rec *r, const ssg_srv_conf *sc, con
     return APR_SUCCESS;
 }
 
-int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_int64_t iat)
+int ssg_revocation_check_server(server_rec *s, apr_pool_t *p, const char *sid, const char *user,
+                                apr_int64_t iat)
 {
-    ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
+    ssg_srv_conf *sc = ap_get_module_config(s->module_config, &session_sign_module);
     apr_time_t now = apr_time_now();
     apr_int64_t revoked = 0, t = -1;
     int have_sid, have_user = 1;
-    const char *skey = apr_pstrcat(r->pool, "ssg:s:", sid, NULL);
+    const char *skey = apr_pstrcat(p, "ssg:s:", sid, NULL);
     char buf[32];
     unsigned int len = sizeof(buf) - 1;
     apr_status_t rv = APR_SUCCESS;
@@ -394,7 +395,7 @@ int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_
     have_sid = ssg_rv_recall_locked(ssg_rv_child->mem, SSG_RV_SIDS, skey, now, ssg_rv_interval(sc),
                                     ssg_rv_outage(), &revoked);
     if (user) {
-        const char *mkey = ssg_rv_user_mkey(r->pool, user);
+        const char *mkey = ssg_rv_user_mkey(p, user);
         have_user = ssg_rv_recall_locked(ssg_rv_child->mem, SSG_RV_USERS, mkey, now,
                                          ssg_rv_interval(sc), ssg_rv_outage(), &t);
     }
@@ -404,9 +405,9 @@ int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_
     }
     /* one round trip of lookups: the marker first (a cache that has lost
      * it, or is down, cannot say "not revoked") */
-    rv = ssg_rv_marker(r, sc);
+    rv = ssg_rv_marker(s, p, sc);
     if (rv == APR_SUCCESS && !have_sid) {
-        rv = ssg_rv_get(sc, r->server, skey, buf, &len, r->pool);
+        rv = ssg_rv_get(sc, s, skey, buf, &len, p);
         if (rv == APR_SUCCESS || rv == APR_NOTFOUND) {
             revoked = rv == APR_SUCCESS;
             ssg_rv_remember(ssg_rv_child->mem, SSG_RV_SIDS, skey, now, revoked);
@@ -414,14 +415,30 @@ int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_
         }
     }
     if (rv == APR_SUCCESS && !have_user) {
-        rv = ssg_rv_user_time(r, sc, user, now, 1, &t);
+        rv = ssg_rv_user_time(s, p, sc, user, now, 1, &t);
     }
     if (rv != APR_SUCCESS) {
-        ssg_rv_down(r, sc, rv);
+        ssg_rv_down(s, sc, rv);
         return SESSION_SIGN_UNAVAILABLE;
     }
-    ssg_rv_up(r, sc);
+    ssg_rv_up(s, sc);
     return (revoked || (user && t >= iat)) ? SESSION_SIGN_REVOKED : SESSION_SIGN_VERIFIED;
+}
+
+int ssg_revocation_check(request_rec *r, const char *sid, const char *user, apr_int64_t iat)
+{
+    return ssg_revocation_check_server(r->server, r->pool, sid, user, iat);
+}
+
+int ssg_revocation_enabled_server(server_rec *s)
+{
+    ssg_srv_conf *sc = ap_get_module_config(s->module_config, &session_sign_module);
+    return sc->rv_instance && ssg_rv_shared && ssg_rv_child;
+}
+
+apr_interval_time_t ssg_revocation_interval(server_rec *s)
+{
+    return ssg_rv_interval(ap_get_module_config(s->module_config, &session_sign_module));
 }
 
 int ssg_revocation_allows_outage(request_rec *r)
@@ -445,7 +462,7 @@ apr_status_t ssg_revocation_revoke_session(request_rec *r, const char *sid, apr_
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "SSG0073: session %.6s... revoked", sid);
     }
     else {
-        ssg_rv_down(r, sc, rv);
+        ssg_rv_down(r->server, sc, rv);
     }
     return rv;
 }
@@ -463,7 +480,7 @@ apr_status_t ssg_revocation_revoke_user(request_rec *r, const char *user, apr_in
                         apr_time_now(), t);
     }
     else {
-        ssg_rv_down(r, sc, rv);
+        ssg_rv_down(r->server, sc, rv);
     }
     return rv;
 }
@@ -473,7 +490,7 @@ apr_int64_t ssg_revocation_user_since(request_rec *r, const char *user)
     ssg_srv_conf *sc = ap_get_module_config(r->server->module_config, &session_sign_module);
     apr_int64_t t = -1;
 
-    if (ssg_rv_user_time(r, sc, user, apr_time_now(), 1, &t) != APR_SUCCESS) {
+    if (ssg_rv_user_time(r->server, r->pool, sc, user, apr_time_now(), 1, &t) != APR_SUCCESS) {
         return -1;
     }
     return t;

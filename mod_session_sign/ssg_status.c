@@ -1,7 +1,8 @@
 /*
  * ssg_status.c - the verdict on this request's session, and the optional
  * functions other modules (mod_ws_auth) call for it: session_sign_status,
- * session_sign_get, session_sign_status_name (mod_session_sign.h).
+ * session_sign_get, session_sign_status_name, and for open tunnels
+ * session_sign_tunnel_info / session_sign_tunnel_check (mod_session_sign.h).
  */
 #include "ssg_private.h"
 
@@ -145,8 +146,42 @@ static const char *session_sign_status_name(int status)
     return "unknown";
 }
 
+static int session_sign_tunnel_info(request_rec *r, session_sign_tunnel_t *out)
+{
+    ssg_dir_conf *conf = ap_get_module_config(r->per_dir_config, &session_sign_module);
+    const char *user = NULL;
+    int st = ssg_status(r, &user, NULL);
+    ssg_req_t *rq = ssg_req(r);
+
+    memset(out, 0, sizeof(*out));
+    if (!ssg_verified(st) || !rq->status_z) {
+        return st;
+    }
+    out->sid = rq->sid[0] ? apr_pstrdup(r->pool, rq->sid) : NULL;
+    out->user = user;
+    out->iat = rq->iat;
+    /* the token counts whole seconds: refused once now - iat > max */
+    out->lifetime_end =
+        conf->max_lifetime > 0 ? apr_time_from_sec(rq->iat + conf->max_lifetime + 1) : 0;
+    out->expiry = rq->status_z->expiry;
+    out->revocable = out->sid && ssg_revocation_enabled(r);
+    out->interval = out->revocable ? ssg_revocation_interval(r->server) : 0;
+    return st;
+}
+
+static int session_sign_tunnel_check(server_rec *s, apr_pool_t *p, const char *sid,
+                                     const char *user, apr_int64_t iat)
+{
+    if (!sid || !ssg_revocation_enabled_server(s)) {
+        return SESSION_SIGN_VERIFIED;
+    }
+    return ssg_revocation_check_server(s, p, sid, user, iat);
+}
+
 void ssg_register_optional_fns(void)
 {
+    APR_REGISTER_OPTIONAL_FN(session_sign_tunnel_info);
+    APR_REGISTER_OPTIONAL_FN(session_sign_tunnel_check);
     APR_REGISTER_OPTIONAL_FN(session_sign_status);
     APR_REGISTER_OPTIONAL_FN(session_sign_get);
     APR_REGISTER_OPTIONAL_FN(session_sign_status_name);

@@ -40,6 +40,8 @@ static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     wsa_sign_status = APR_RETRIEVE_OPTIONAL_FN(session_sign_status);
     wsa_sign_get = APR_RETRIEVE_OPTIONAL_FN(session_sign_get);
     wsa_session_load = APR_RETRIEVE_OPTIONAL_FN(ap_session_load);
+    wsa_sign_tunnel_info = APR_RETRIEVE_OPTIONAL_FN(session_sign_tunnel_info);
+    wsa_sign_tunnel_check = APR_RETRIEVE_OPTIONAL_FN(session_sign_tunnel_check);
     /* a configuration that guards only with WSAuthSource express needs no
      * mod_session_sign; a scope that still asks for it then gets 500 */
     if (wsa_enabled_somewhere && !wsa_express_somewhere &&
@@ -62,18 +64,19 @@ static int wsa_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     return OK;
 }
 
-/* each child opens its own Redis connections, lazily */
+/* each child: its own Redis connections (lazily), one tunnel timer */
 static void wsa_child_init(apr_pool_t *p, server_rec *s)
 {
     wsa_store_child_init(p, s);
+    wsa_timer_child_init(p, s);
 }
 
 static void wsa_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_child_init(wsa_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_config(wsa_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(wsa_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(wsa_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* the gate: after the Location walk, before access/authn/authz and
      * before any handler; runs for every request and subrequest */
     ap_hook_post_perdir_config(wsa_gate, NULL, NULL, APR_HOOK_FIRST);
@@ -81,6 +84,9 @@ static void wsa_register_hooks(apr_pool_t *p)
     ap_hook_fixups(wsa_fixups, NULL, NULL, APR_HOOK_REALLY_FIRST);
     /* before mod_log_config writes the line */
     ap_hook_log_transaction(wsa_log_transaction, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    /* the tunnel's filters, and where the backend connection is met:
+     * mod_proxy's create_req (mod_proxy_http), pre_connection (wstunnel) */
+    wsa_tunnel_register_hooks();
 }
 
 AP_DECLARE_MODULE(ws_auth) = {

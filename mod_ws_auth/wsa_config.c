@@ -12,6 +12,7 @@ void *wsa_create_dir(apr_pool_t *p, char *dir)
     wsa_dir_conf *c = apr_pcalloc(p, sizeof(*c));
     (void)dir;
     c->enabled = -1;
+    c->lifetime = -1;
     return c;
 }
 
@@ -48,6 +49,7 @@ void *wsa_merge_dir(apr_pool_t *p, void *basev, void *addv)
     c->scope = add->scope != WSA_SCOPE_UNSET ? add->scope : base->scope;
     c->origins = add->origins ? add->origins : base->origins;
     c->missing = add->missing != WSA_MISSING_UNSET ? add->missing : base->missing;
+    c->lifetime = add->lifetime != -1 ? add->lifetime : base->lifetime;
     if (base->forward && add->forward) {
         c->forward = apr_array_append(p, base->forward, add->forward);
     }
@@ -131,6 +133,29 @@ static const char *set_missing(cmd_parms *cmd, void *dconf, const char *arg)
         return apr_psprintf(cmd->pool,
                             "WSAuthOriginMissing: unknown value "
                             "'%s'; use 'allow' (default) or 'deny'",
+                            arg);
+    }
+    return NULL;
+}
+
+static const char *set_lifetime(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    wsa_dir_conf *c = dconf;
+
+    if (!strcasecmp(arg, "absolute")) {
+        c->lifetime = WSA_LIFETIME_ABSOLUTE;
+    }
+    else if (!strcasecmp(arg, "session")) {
+        c->lifetime = WSA_LIFETIME_SESSION;
+    }
+    else if (!strcasecmp(arg, "off")) {
+        c->lifetime = WSA_LIFETIME_OFF;
+    }
+    else {
+        return apr_psprintf(cmd->pool,
+                            "WSAuthTunnelLifetime: unknown value '%s'; use 'absolute' "
+                            "(end open tunnels at SessionSignMaxLifetime or on revocation, "
+                            "default), 'session' (also at the SessionMaxAge expiry) or 'off'",
                             arg);
     }
     return NULL;
@@ -324,6 +349,8 @@ const command_rec wsa_cmds[] = {
                     "default: the request's own host"),
     AP_INIT_TAKE1("WSAuthOriginMissing", set_missing, NULL, ACCESS_CONF,
                   "allow (default) or deny requests without an Origin header"),
+    AP_INIT_TAKE1("WSAuthTunnelLifetime", set_lifetime, NULL, ACCESS_CONF,
+                  "absolute (default), session or off: what ends an open tunnel"),
     AP_INIT_TAKE2("WSAuthForwardHeader", add_forward, NULL, ACCESS_CONF,
                   "Header-Name session-key: send the session's value to the backend "
                   "(express: a dotted path into the stored session, e.g. passport.user)"),

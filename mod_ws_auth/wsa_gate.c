@@ -12,14 +12,6 @@
 
 APLOG_USE_MODULE(ws_auth);
 
-/* What the gate decided for one request */
-typedef struct {
-    int guarded;
-    int status;         /* OK or the refusal status */
-    const char *reason; /* the WS_AUTH value */
-    const char *user;
-} wsa_verdict_t;
-
 static int wsa_is_guarded(request_rec *r, const wsa_dir_conf *conf)
 {
     if (conf->scope != WSA_SCOPE_UPGRADE) {
@@ -239,6 +231,9 @@ int wsa_fixups(request_rec *r)
     if (v->guarded && v->user && !r->user) {
         r->user = (char *)v->user;
     }
+    if (v->guarded) {
+        wsa_tunnel_prepare(r, conf, v); /* an upgrade: its tunnel's end */
+    }
     return DECLINED;
 }
 
@@ -259,6 +254,9 @@ int wsa_log_transaction(request_rec *r)
                       "WSA0002: %s %s refused: authz-denied by the Require "
                       "lines (%d)",
                       r->method, ap_escape_logitem(r->pool, r->uri), r->status);
+    }
+    if (v && v->tunnel) {
+        wsa_tunnel_log(r, v);
     }
     return DECLINED;
 }

@@ -8,6 +8,8 @@
  *   wsa_express.c   WSAuthSource express: the app's express-session cookie
  *   wsa_store.c     the session store connect-redis writes (hiredis, per child)
  *   wsa_sign.c      WSAuthForwardSignature: the header the backend verifies
+ *   wsa_tunnel.c    open tunnels end with their session (WSAuthTunnelLifetime)
+ *   wsa_timer.c     the per-child timer that ends idle tunnels
  *
  * Log tags: WSA0001..WSA0099, one per call site. No log line carries a
  * cookie value or a secret.
@@ -29,6 +31,7 @@
 #include "wsa_core.h"
 #include "wsa_express.h"
 #include "wsa_fsig.h"
+#include "wsa_stream.h"
 #include "ssg_origin.h"
 #include "mod_session_sign.h"
 
@@ -48,10 +51,13 @@ extern module AP_MODULE_DECLARE_DATA __attribute__((visibility("default"))) ws_a
 #define WSA_EXPRESS_COOKIE   "connect.sid"
 #define WSA_STORE_TIMEOUT_MS 500
 #define WSA_FSIG_HEADER_MAX  16
+#define WSA_NOTE_END         "ws-tunnel-end" /* %{ws-tunnel-end}n */
 
 /* mod_session_sign's optional functions, retrieved at check_config */
 extern APR_OPTIONAL_FN_TYPE(session_sign_status) * wsa_sign_status;
 extern APR_OPTIONAL_FN_TYPE(session_sign_get) * wsa_sign_get;
+extern APR_OPTIONAL_FN_TYPE(session_sign_tunnel_info) * wsa_sign_tunnel_info;
+extern APR_OPTIONAL_FN_TYPE(session_sign_tunnel_check) * wsa_sign_tunnel_check;
 /* only asked whether it is there: mod_session is loaded */
 extern APR_OPTIONAL_FN_TYPE(ap_session_load) * wsa_session_load;
 extern int wsa_enabled_somewhere;
@@ -90,6 +96,7 @@ typedef struct {
     wsa_store_t *store;      /* WSAuthExpressStore, or NULL */
     const char *fsig_header; /* WSAuthForwardSignature */
     wsa_keys_t *fsig_keys;
+    int lifetime; /* WSA_LIFETIME_* (core/wsa_stream.h); -1 unset: absolute */
 } wsa_dir_conf;
 
 /* the express source's verdict, shared by the gate and the forwarding */
@@ -100,6 +107,17 @@ typedef struct {
     const char *user;   /* %u: the first forwarded value, or NULL */
     void *session;      /* the stored session (json_t *), or NULL */
 } wsa_express_verdict_t;
+
+typedef struct wsa_tunnel_t wsa_tunnel_t;
+
+/* What the gate decided for one request */
+typedef struct {
+    int guarded;
+    int status;         /* OK or the refusal status */
+    const char *reason; /* the WS_AUTH value */
+    const char *user;
+    wsa_tunnel_t *tunnel; /* an upgrade whose tunnel ends with its session */
+} wsa_verdict_t;
 
 /* wsa_config.c */
 void *wsa_create_dir(apr_pool_t *p, char *dir);
@@ -131,5 +149,13 @@ void wsa_sign_forwarded(request_rec *r, const wsa_dir_conf *conf);
 int wsa_gate(request_rec *r);
 int wsa_fixups(request_rec *r);
 int wsa_log_transaction(request_rec *r);
+
+/* wsa_tunnel.c */
+void wsa_tunnel_register_hooks(void);
+void wsa_tunnel_prepare(request_rec *r, const wsa_dir_conf *conf, wsa_verdict_t *v);
+void wsa_tunnel_log(request_rec *r, wsa_verdict_t *v);
+
+/* wsa_timer.c */
+void wsa_timer_child_init(apr_pool_t *p, server_rec *s);
 
 #endif /* WSA_PRIVATE_H */

@@ -6,6 +6,8 @@
  *                [-C 'session=...'] [-O ORIGIN|-] [-H HOST] [-T TIMEOUT_S]
  *   wsload get   -p PORT ... (keep-alive GETs with the same headers)
  *   wsload hold  -p PORT -N 2000 [-c 100] [-d MAX_SECONDS] ...
+ *   wsload stream -p PORT [-s SIZE] [-c CONNS] [-d SECONDS] ... (stream.c:
+ *                echo MB/s through one tunnel per connection)
  *   wsload mix   -p PORT -f SPEC [-n COUNT] [-c CONNS] [-d MAX_SECONDS]
  *                [-N HELD] [-i PING_SECONDS] [-T TIMEOUT_S]
  *
@@ -497,7 +499,7 @@ static void run_mix(const opts_t *o)
 
 /* ------------------------------------------------------------------ */
 
-int main(int argc, char **argv)
+static int wsl_main(int argc, char **argv)
 {
     opts_t o;
     struct sockaddr_in sa;
@@ -568,4 +570,12 @@ int main(int argc, char **argv)
     report_kv(&o, &L.kinds[0], wsl_now_ns(),
               tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime) + tv_s(ru1.ru_stime) - tv_s(ru0.ru_stime));
     return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "stream")) {
+        return wsl_stream_main(argc - 1, argv + 1); /* stream.c */
+    }
+    return wsl_main(argc, argv);
 }

@@ -98,6 +98,7 @@ typedef struct {
 extern volatile sig_atomic_t wsl_stop;
 
 int64_t wsl_now_ns(void);
+int wsl_stream_main(int argc, char **argv); /* stream.c */
 void wsl_die(const char *msg);
 
 /* kinds.c */

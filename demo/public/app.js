@@ -12,6 +12,7 @@
     var transports = params.get('transport') === 'websocket'
         ? ['websocket'] : ['polling', 'websocket'];
     var everConnected = false;
+    var endedBy = null;   // the reason of Apache's 1008 close frame, if any
     var adminSocket = null;
 
     function setStatus(state, text) {
@@ -67,6 +68,7 @@
 
     chat.on('connect', function () {
         everConnected = true;
+        endedBy = null;     // reconnected: the session is still alive
         setStatus('connected', 'Connected: Apache verified the signed session and opened the socket.');
         show('login', false);
         show('chat', true);
@@ -94,6 +96,16 @@
 
     chat.on('connect_error', function (err) {
         var status = err && err.description;
+        if (endedBy) {
+            // Apache ended the socket with the session, and the session
+            // is gone for good: say why, and offer the login form
+            chat.disconnect();
+            setStatus('ended', 'Session ended (' + endedBy + '): sign in again.');
+            show('chat', false);
+            show('admin', false);
+            show('login', true);
+            return;
+        }
         if (!everConnected || status === 401 || status === 403) {
             // no (more) session: stop retrying and offer the login form
             chat.disconnect();
@@ -104,14 +116,26 @@
         }
     });
 
-    chat.on('disconnect', function (reason) {
+    chat.on('disconnect', function (reason, details) {
+        // Apache closes an open socket whose session ended (logout in
+        // another tab, revocation, SessionSignMaxLifetime) with 1008 and a
+        // reason; Socket.IO then reconnects, which works while the session
+        // is alive (a fresh cookie) and fails with 401 once it is not
+        var ev = details && details.context;
+        if (ev && ev.code === 1008) {
+            endedBy = ev.reason || 'session ended';
+            setStatus('ended', 'Session ended by Apache (' + endedBy + '); reconnecting\u2026');
+            return;
+        }
         if (reason !== 'io client disconnect') {
             setStatus('connecting', 'Disconnected (' + reason + '); reconnecting\u2026');
         }
     });
 
     chat.io.on('reconnect_failed', function () {
-        setStatus('refused', 'Could not reconnect: sign in again.');
+        setStatus(endedBy ? 'ended' : 'refused', endedBy
+            ? 'Session ended (' + endedBy + '): sign in again.'
+            : 'Could not reconnect: sign in again.');
         show('chat', false);
         show('admin', false);
         show('login', true);

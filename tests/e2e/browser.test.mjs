@@ -208,28 +208,32 @@ describe('br: the demo in headless Chromium', () => {
         assert.equal(await alice.page.getAttribute('#status', 'data-state'), 'connected');
     });
 
-    it('br-04 after logout the socket cannot reconnect (an open tunnel lives until it closes)', async () => {
+    it('br-04 signing out in one tab closes the chat socket in the other: "session ended", no reconnect', async () => {
         const tab2 = await alice.context.newPage();
         await tab2.goto(`${stack.url}/`);
         await tab2.waitForSelector('#status[data-state="connected"]');
         await waitFor(async () => (await tab2.textContent('#transport')) === 'websocket', { what: 'tab 2 upgrade' });
 
+        const t0 = Date.now();
         await Promise.all([
             alice.page.waitForURL(`${stack.url}/`),
             alice.page.click('#logout-button'),
         ]);
         await alice.page.waitForSelector('#login:not([hidden])');
-        assert.equal(await alice.page.getAttribute('#status', 'data-state'), 'refused');
         assert.deepEqual((await alice.context.cookies()).filter((c) => c.name === 'session'), []);
         await shot(alice.page, 'logged-out.png');
 
-        // mod_ws_auth judges handshakes: the tunnel tab 2 opened before the
-        // logout is still up (the page closes its own sockets on logout)
-        assert.equal(await tab2.evaluate(() => window.demo.chat.connected), true);
-        // ... but once it drops, it cannot come back
-        await tab2.evaluate(() => window.demo.chat.io.engine.close());
+        // the tunnel tab 2 opened before the logout is closed by Apache
+        // (1008 "session revoked"), and the page says so
+        await tab2.waitForSelector('#status[data-state="ended"]', { timeout: 5000 });
+        const ms = Date.now() - t0;
+        assert.ok(ms < 3000, `tab 2 ended after ${ms} ms`);
+        assert.match(await tab2.textContent('#status'), /Session ended .*session revoked/);
+        // its reconnect has no cookie any more: 401, and the login form
         await tab2.waitForSelector('#login:not([hidden])', { timeout: 15000 });
-        assert.match(await tab2.textContent('#status'), /HTTP 401/);
+        assert.match(await tab2.textContent('#status'), /Session ended \(session revoked\): sign in again/);
+        assert.equal(await tab2.evaluate(() => window.demo.chat.connected), false);
+        await shot(tab2, 'session-ended.png');
 
         // and a WebSocket opened by hand from the demo's own origin fails too
         const code = await alice.page.evaluate((port) => new Promise((resolve) => {
@@ -241,6 +245,7 @@ describe('br: the demo in headless Chromium', () => {
         const esc = `http://127.0.0.1:${stack.port}`.replace(/[.]/g, '\\.');
         await stack.waitLog('access', new RegExp(
             `- 401 "GET /socket\\.io/\\?EIO=4&transport=websocket HTTP/1\\.1" ws_auth=no-session origin="${esc}"`));
+        await stack.waitLog('access', /alice 101 "GET \/socket\.io\/\?EIO=4&transport=websocket&sid=[^"]*" ws_auth=ok origin="[^"]*" tunnel_end=revoked/);
         await tab2.close();
     });
 

@@ -178,7 +178,7 @@ describe('demo: demo/run.sh', () => {
             assert.equal(js.status, 200);
             await js.arrayBuffer();
             // the workers read htpasswd at every login: it must be theirs to read
-            assert.match(await login(s, 'bob'), /^session=v1\./);
+            assert.match(await login(s, 'bob'), /^session=v2\./);
             const r = await s.stop();
             assert.equal(r.exit.code, 0, r.output);
             await assertAllGone(s, r);

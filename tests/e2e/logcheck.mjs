@@ -10,6 +10,7 @@ export const EXPECTED = [
     /WSA0002: /,          // Require lines refused after the gate passed
     /SSG0001: /,          // tampered / expired session treated as none
     /SSG0036: /,          // failed form login
+    /SSG0005: /,          // a revoked (logged-out) session presented again
     /AH01630: client denied by server configuration: proxy:http:\/\/127\.0\.0\.1:\d+\/admin\/socket\.io\//,
                           // mod_authz_core's own line for the admin path's 403
     /AH10240/, /AH00045/, /AH00046/, /AH03092/, /AH03093/,

@@ -251,22 +251,105 @@ describe('sio: Socket.IO through mod_ws_auth', () => {
         }
     });
 
-    it('sio-16 logout is client-side: a copied token works until it expires (stateless sessions)', async () => {
-        // documents a limit, not a wish: the signed cookie carries its own
-        // validity, so logout can only ask the browser to forget it. Limit
-        // the damage with SessionMaxAge / SessionSignMaxLifetime, or rotate
-        // the key (session-sign genkey) to end every session at once.
+    it('sio-16 logout revokes: its open socket is closed (1008), a copied token is refused', async () => {
+        // the demo keeps revocations in SessionSignRevocationCache shmcb:
+        // logout takes the session back, also from an open socket
         const cookie = await login(stack, 'bob');
+        const s = await connect('/', { cookie, transports: ['websocket'] });
+        assert.equal((await once(s, 'welcome')).user, 'bob');
+        const closed = new Promise((resolve) => s.once('disconnect', (reason, details) => resolve({ reason, details })));
+        const t0 = Date.now();
         const res = await fetch(`${stack.url}/logout`, { method: 'POST', headers: { Cookie: cookie } });
         await res.arrayBuffer();
         assert.equal(res.status, 200);
-        const s = await connect('/', { cookie, transports: ['websocket'] });
-        assert.equal((await once(s, 'welcome')).user, 'bob');
-        s.close();
+        const { reason, details } = await closed;
+        assert.equal(reason, 'transport close');
+        assert.equal(details.context.code, 1008);
+        assert.equal(details.context.reason, 'session revoked');
+        assert.ok(Date.now() - t0 < 2500, `closed after ${Date.now() - t0} ms`);
+        const err = await sioConnect(stack, '/', { cookie, transports: ['websocket'] }).then(
+            () => assert.fail('a revoked token connected'), (e) => e);
+        assert.equal(err.status ?? 401, 401);
+        await stack.waitLog('error', /WSA0040: tunnel ended \(session revoked\): user bob/);
     });
 
     it('sio-99 the logs hold only the expected refusals and no session token', async () => {
         await sleep(200);
         checkLogs(stack, [alice, bob]);
+    });
+});
+
+// SessionMaxAge of a few seconds, WSAuthTunnelLifetime session: an open
+// socket ends at the expiry its session carried; Socket.IO reconnects by
+// itself with the client's current (refreshed) cookie while the session
+// is alive, and cannot once it is not.
+describe('sio-tun: sockets that end with their session, and reconnect', () => {
+    let stack;
+    const M = Manager;
+
+    before(async () => {
+        stack = await startStack('siotun', {
+            env: { DEMO_MAX_AGE: '3', DEMO_EXPIRY_UPDATE: '1', DEMO_TUNNEL_LIFETIME: 'session' },
+        });
+    });
+
+    after(async () => {
+        if (stack) {
+            const r = await stack.stop();
+            assert.deepEqual(r.leftovers, [], 'processes left running');
+        }
+    });
+
+    async function refreshed(cookie) {
+        // any request that loads the session rewrites its expiry
+        // (SessionExpiryUpdateInterval 1): the browser's cookie jar
+        const res = await fetch(`${stack.url}/socket.io/?EIO=4&transport=polling`, {
+            headers: { Cookie: cookie, Origin: stack.url },
+        });
+        await res.arrayBuffer();
+        const c = res.headers.getSetCookie().find((x) => x.startsWith('session='));
+        return c ? c.split(';')[0] : null;
+    }
+
+    it('sio-20 the socket ends at its expiry (1008 "session ended") and reconnects with the fresh cookie', async () => {
+        const first = await login(stack, 'alice');
+        const mgr = new M(stack.url, {
+            path: '/socket.io/', transports: ['websocket'], extraHeaders: { Cookie: first },
+            reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 500,
+            reconnectionAttempts: 3, forceNew: true, timeout: 8000,
+        });
+        const s = mgr.socket('/');
+        record(s);
+        const connected = () => new Promise((r) => s.once('connect', r));
+        try {
+            await connected();
+            assert.equal((await once(s, 'welcome')).user, 'alice');
+            await sleep(1200);
+            const fresh = await refreshed(first);
+            assert.ok(fresh && fresh !== first, 'the session was refreshed');
+            mgr.opts.extraHeaders.Cookie = fresh;       // what the cookie jar does
+            const t0 = Date.now();
+            const [reason, details] = await new Promise((r) => s.once('disconnect', (a, b) => r([a, b])));
+            assert.equal(reason, 'transport close');
+            assert.equal(details.context.code, 1008);
+            assert.equal(details.context.reason, 'session ended');
+            await connected();                           // reconnected by Socket.IO itself
+            assert.ok(Date.now() - t0 < 3000, `reconnected after ${Date.now() - t0} ms`);
+            assert.equal((await once(s, 'welcome')).user, 'alice');
+
+            // no refresh this time: at its expiry the socket ends, and the
+            // reconnects are refused (the session is gone)
+            await new Promise((r) => s.once('disconnect', r));
+            await new Promise((r) => mgr.once('reconnect_failed', r));
+            assert.equal(s.connected, false);
+        } finally {
+            s.close();
+        }
+        await stack.waitLog('error', /WSA0040: tunnel ended \(session ended\): user alice/);
+    });
+
+    it('sio-29 the logs hold only the expected refusals', async () => {
+        await sleep(200);
+        checkLogs(stack);
     });
 });
