@@ -191,19 +191,39 @@ static ap_socache_instance_t *ssg_rv_instance(const ssg_srv_conf *sc)
     return (ssg_rv_child && ssg_rv_child->instance) ? ssg_rv_child->instance : sc->rv_instance;
 }
 
+static void ssg_rv_renew(const ssg_srv_conf *sc, server_rec *s, apr_time_t now);
+
+/* After a restart of a networked cache a child's pooled connection is dead:
+ * a failed call is tried once more on a fresh instance (<= 1/s per child). */
+static int ssg_rv_retry(const ssg_srv_conf *sc, server_rec *s, apr_status_t rv)
+{
+    ap_socache_instance_t *before = ssg_rv_instance(sc);
+
+    if (rv == APR_SUCCESS || rv == APR_NOTFOUND || !ssg_rv_child) {
+        return 0;
+    }
+    ssg_rv_renew(sc, s, apr_time_now());
+    return ssg_rv_instance(sc) != before;
+}
+
 static apr_status_t ssg_rv_get(const ssg_srv_conf *sc, server_rec *s, const char *key, char *out,
                                unsigned int *outlen, apr_pool_t *p)
 {
+    unsigned int room = *outlen;
     apr_status_t rv;
+    int tries = 0;
 
-    if (ssg_rv_mutex) {
-        apr_global_mutex_lock(ssg_rv_mutex);
-    }
-    rv = sc->rv_provider->retrieve(ssg_rv_instance(sc), s, (const unsigned char *)key,
-                                   (unsigned int)strlen(key), (unsigned char *)out, outlen, p);
-    if (ssg_rv_mutex) {
-        apr_global_mutex_unlock(ssg_rv_mutex);
-    }
+    do {
+        *outlen = room;
+        if (ssg_rv_mutex) {
+            apr_global_mutex_lock(ssg_rv_mutex);
+        }
+        rv = sc->rv_provider->retrieve(ssg_rv_instance(sc), s, (const unsigned char *)key,
+                                       (unsigned int)strlen(key), (unsigned char *)out, outlen, p);
+        if (ssg_rv_mutex) {
+            apr_global_mutex_unlock(ssg_rv_mutex);
+        }
+    } while (tries++ == 0 && ssg_rv_retry(sc, s, rv));
     return rv;
 }
 
@@ -211,16 +231,19 @@ static apr_status_t ssg_rv_put(const ssg_srv_conf *sc, server_rec *s, const char
                                apr_time_t expiry, const char *val, apr_pool_t *p)
 {
     apr_status_t rv;
+    int tries = 0;
 
-    if (ssg_rv_mutex) {
-        apr_global_mutex_lock(ssg_rv_mutex);
-    }
-    rv = sc->rv_provider->store(ssg_rv_instance(sc), s, (const unsigned char *)key,
-                                (unsigned int)strlen(key), expiry, (unsigned char *)val,
-                                (unsigned int)strlen(val), p);
-    if (ssg_rv_mutex) {
-        apr_global_mutex_unlock(ssg_rv_mutex);
-    }
+    do {
+        if (ssg_rv_mutex) {
+            apr_global_mutex_lock(ssg_rv_mutex);
+        }
+        rv = sc->rv_provider->store(ssg_rv_instance(sc), s, (const unsigned char *)key,
+                                    (unsigned int)strlen(key), expiry, (unsigned char *)val,
+                                    (unsigned int)strlen(val), p);
+        if (ssg_rv_mutex) {
+            apr_global_mutex_unlock(ssg_rv_mutex);
+        }
+    } while (tries++ == 0 && ssg_rv_retry(sc, s, rv));
     return rv;
 }
 
