@@ -461,8 +461,8 @@ const char *ssg_keyfile_line_check(const char *line, apr_size_t len)
     return NULL;
 }
 
-const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const char *text,
-                                   apr_size_t len)
+const char *ssg_keyfile_walk(apr_pool_t *pool, const char *text, apr_size_t len,
+                             ssg_keyfile_add_fn *add, void *ctx)
 {
     apr_size_t pos = 0;
     int lineno = 0, added = 0;
@@ -496,7 +496,7 @@ const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const cha
             continue;
         }
         if (!err) {
-            err = ssg_ring_add(ring, text + start, end - start);
+            err = add(ctx, text + start, end - start);
         }
         if (err) {
             return apr_psprintf(pool, "line %d: %s", lineno, err);
@@ -507,6 +507,17 @@ const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const cha
         return "no secret in the file (only blank lines or comments)";
     }
     return NULL;
+}
+
+static const char *ring_add_line(void *ring, const char *secret, apr_size_t len)
+{
+    return ssg_ring_add(ring, secret, len);
+}
+
+const char *ssg_ring_parse_keyfile(apr_pool_t *pool, ssg_ring_t *ring, const char *text,
+                                   apr_size_t len)
+{
+    return ssg_keyfile_walk(pool, text, len, ring_add_line, ring);
 }
 
 /* Fill buf with: kid NUL iat NUL [sid NUL] u32be(len ctx) ctx (the sid

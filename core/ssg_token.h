@@ -122,11 +122,24 @@ const char *ssg_ring_kid(const ssg_ring_t *ring, int i);
  */
 const char *ssg_keyfile_line_check(const char *line, apr_size_t len);
 
+/** Takes one secret line of a key file; @return NULL, or why it is refused. */
+typedef const char *ssg_keyfile_add_fn(void *ctx, const char *secret, apr_size_t len);
+
 /**
- * Parse a key file's text into the ring: one secret per line; LF or CRLF
- * line ends; leading and trailing SP/HTAB ignored; blank lines and comment
- * lines (first byte '#') skipped; every other line must pass
- * ssg_keyfile_line_check and ssg_ring_add.
+ * Walk a key file's text: one secret per line; LF or CRLF line ends;
+ * leading and trailing SP/HTAB ignored; blank lines and comment lines
+ * (first byte '#') skipped; every other line must pass
+ * ssg_keyfile_line_check, then is handed to add(ctx, ...). The one reader
+ * of key files: SessionSignKeyFile's ring and mod_ws_auth's secrets.
+ * @return NULL when at least one secret was added, else a message naming
+ *         the line number and the problem, never the bytes.
+ */
+const char *ssg_keyfile_walk(apr_pool_t *pool, const char *text, apr_size_t len,
+                             ssg_keyfile_add_fn *add, void *ctx);
+
+/**
+ * Parse a key file's text into the ring: ssg_keyfile_walk with
+ * ssg_ring_add for each secret line.
  * @return NULL on success, else a message naming the line number and the
  *         problem ("line 3: secret shorter than 32 bytes"), never the bytes.
  */

@@ -3,7 +3,7 @@
  * (see wsa_keys.h). Pure core: C, APR, OpenSSL.
  */
 #include "wsa_keys.h"
-#include "ssg_token.h" /* ssg_keyfile_line_check */
+#include "ssg_token.h" /* ssg_keyfile_walk: the key-file rules */
 
 #include <string.h>
 
@@ -78,53 +78,20 @@ static const char *keys_add(wsa_keys_t *k, const char *secret, apr_size_t len)
     return NULL;
 }
 
+static const char *keys_add_line(void *k, const char *secret, apr_size_t len)
+{
+    return keys_add(k, secret, len);
+}
+
 const char *wsa_keys_parse(apr_pool_t *pool, const char *text, apr_size_t len, wsa_keys_t **out)
 {
     wsa_keys_t *k = apr_pcalloc(pool, sizeof(*k));
-    apr_size_t pos = 0;
-    int lineno = 0;
+    const char *err;
 
     apr_pool_cleanup_register(pool, k, keys_cleanup, apr_pool_cleanup_null);
-    while (pos < len) {
-        apr_size_t start = pos, end;
-        const char *err;
-
-        while (pos < len && text[pos] != '\n') {
-            pos++;
-        }
-        end = pos;
-        if (pos < len) {
-            pos++;
-        }
-        lineno++;
-        if (end > start && text[end - 1] == '\r') {
-            end--;
-        }
-        while (start < end && (text[start] == ' ' || text[start] == '\t')) {
-            start++;
-        }
-        while (end > start && (text[end - 1] == ' ' || text[end - 1] == '\t')) {
-            end--;
-        }
-        if (start == end) {
-            continue;
-        }
-        if (memchr(text + start, '\0', end - start)) {
-            return apr_psprintf(pool, "line %d: secret contains a control character", lineno);
-        }
-        err = ssg_keyfile_line_check(text + start, end - start);
-        if (!err && text[start] == '#') {
-            continue;
-        }
-        if (!err) {
-            err = keys_add(k, text + start, end - start);
-        }
-        if (err) {
-            return apr_psprintf(pool, "line %d: %s", lineno, err);
-        }
-    }
-    if (!k->n) {
-        return "no secret in the file (only blank lines or comments)";
+    err = ssg_keyfile_walk(pool, text, len, keys_add_line, k);
+    if (err) {
+        return err;
     }
     *out = k;
     return NULL;
