@@ -315,3 +315,25 @@ def test_rev_20_12_fifty_connections_on_one_cookie_ask_redis_once_a_round(httpd,
     assert count[0] > 200
     per_child = cmds / took / max(len(kids), 1)
     assert per_child <= 5, (cmds, took, len(kids))
+
+
+def test_rev_20_13_the_interval_is_what_the_directive_says(httpd, redis):
+    """SessionSignRevocationInterval 0 asks Redis on every request (a round
+    of three commands each); 3 lets a child answer from memory for three
+    seconds, so a logout at another node is seen only after it."""
+    a, = _fleet(httpd, redis, n=1, extra="SessionSignRevocationInterval 0\n")
+    tok = _login(a, "alice")
+    before = redis.commands()
+    for _ in range(20):
+        assert send(a, "/app/", tok)[0] == 200
+    assert redis.commands() - before - 1 >= 20 * 3
+    a.stop()
+    a, b = _fleet(httpd, redis, n=2, extra="SessionSignRevocationInterval 3\n")
+    tok = _login(a, "bob")
+    b.secret(tok)
+    deadline = time.time() + 1.0                 # b's every child remembers "not revoked"
+    while time.time() < deadline:
+        assert send(b, "/app/", tok)[0] == 200
+    assert send(a, "/logout", tok)[0] == 200
+    took = _until(lambda: send(b, "/app/", tok)[0] == 401, 5.0)
+    assert took is not None and 1.0 < took <= 3.5, took
